@@ -1,0 +1,1 @@
+"""formguide.football.models"""
