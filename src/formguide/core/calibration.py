@@ -1,0 +1,179 @@
+"""Post-hoc calibration of multiclass probability forecasts.
+
+Each class is calibrated one-vs-rest (isotonic regression or Platt scaling on the logit), then rows
+are renormalised to sum to 1. Fitted state is plain numbers, so a calibrator round-trips through
+JSON (``to_dict`` / ``from_dict``) with identical predictions and no pickles.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+from scipy.optimize import minimize
+from sklearn.base import BaseEstimator
+from sklearn.exceptions import NotFittedError
+from sklearn.isotonic import IsotonicRegression
+
+from formguide.core.metrics import _check_outcome, _check_probs
+
+__all__ = ["CALIBRATION_METHODS", "MulticlassCalibrator"]
+
+CALIBRATION_METHODS: tuple[str, ...] = ("isotonic", "platt")
+_FORMAT = "formguide.MulticlassCalibrator"
+_VERSION = 1
+_LOGIT_CLIP = 1e-12
+
+
+def _logit(p: NDArray[np.float64]) -> NDArray[np.float64]:
+    p = np.clip(p, _LOGIT_CLIP, 1.0 - _LOGIT_CLIP)
+    return np.log(p) - np.log1p(-p)
+
+
+def _sigmoid(x: NDArray[np.float64]) -> NDArray[np.float64]:
+    return 0.5 * (1.0 + np.tanh(0.5 * x))
+
+
+def _fit_platt(p: NDArray[np.float64], y: NDArray[np.float64]) -> tuple[float, float]:
+    """Fit ``sigmoid(a * logit(p) + b)`` by maximum likelihood.
+
+    Uses Platt's (1999) smoothed targets ``(N+ + 1)/(N+ + 2)`` and ``1/(N- + 2)`` so perfectly
+    separable data cannot drive the slope to infinity.
+    """
+    x = _logit(p)
+    n_pos = float(y.sum())
+    n_neg = float(y.size - n_pos)
+    t = np.where(y > 0.5, (n_pos + 1.0) / (n_pos + 2.0), 1.0 / (n_neg + 2.0))
+
+    def loss(theta: NDArray[np.float64]) -> tuple[float, NDArray[np.float64]]:
+        z = theta[0] * x + theta[1]
+        # log(1 + exp(z)) - t*z, written stably
+        nll = np.sum(np.logaddexp(0.0, z) - t * z)
+        r = _sigmoid(z) - t
+        return float(nll), np.array([np.sum(r * x), np.sum(r)])
+
+    res = minimize(loss, x0=np.array([1.0, 0.0]), jac=True, method="L-BFGS-B")
+    return float(res.x[0]), float(res.x[1])
+
+
+class MulticlassCalibrator(BaseEstimator):
+    """One-vs-rest calibrator for ``(n, k)`` probability forecasts.
+
+    Parameters
+    ----------
+    method : ``"isotonic"`` (monotone step map, needs a few thousand rows) or ``"platt"``
+        (two-parameter logistic map on the logit; robust on small samples).
+    eps : floor applied to each calibrated class probability before renormalising, so isotonic
+        steps at 0 do not produce impossible (zero-probability) outcomes.
+
+    A class with no positives or no negatives in the training data cannot be calibrated; it keeps
+    its input probability (identity map) and is listed in ``identity_classes_``.
+    """
+
+    def __init__(self, method: Literal["isotonic", "platt"] = "isotonic", eps: float = 1e-6) -> None:
+        self.method = method
+        self.eps = eps
+
+    def _check_params(self) -> None:
+        if self.method not in CALIBRATION_METHODS:
+            raise ValueError(f"unknown calibration method {self.method!r}; choose one of {CALIBRATION_METHODS}")
+        if not 0.0 <= self.eps < 0.5:
+            raise ValueError(f"eps must be in [0, 0.5), got {self.eps}")
+
+    def fit(self, probs: ArrayLike, outcome: ArrayLike) -> MulticlassCalibrator:
+        """Learn one map per class from forecasts and the observed class indices."""
+        self._check_params()
+        p = _check_probs(probs)
+        o = _check_outcome(outcome, p.shape[0], p.shape[1])
+        maps: list[dict[str, Any]] = []
+        for j in range(p.shape[1]):
+            y = (o == j).astype(np.float64)
+            if y.min() == y.max():
+                maps.append({"kind": "identity"})
+            elif self.method == "isotonic":
+                iso = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip").fit(p[:, j], y)
+                maps.append(
+                    {
+                        "kind": "isotonic",
+                        "x": np.asarray(iso.X_thresholds_, dtype=np.float64),
+                        "y": np.asarray(iso.y_thresholds_, dtype=np.float64),
+                    }
+                )
+            else:
+                a, b = _fit_platt(p[:, j], y)
+                maps.append({"kind": "platt", "a": a, "b": b})
+        self.n_classes_ = p.shape[1]
+        self.maps_ = maps
+        self.identity_classes_ = [j for j, m in enumerate(maps) if m["kind"] == "identity"]
+        return self
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "maps_"):
+            raise NotFittedError("MulticlassCalibrator is not fitted; call fit() or from_dict() first")
+
+    def predict_proba(self, probs: ArrayLike) -> NDArray[np.float64]:
+        """Calibrated probabilities, rows summing to 1."""
+        self._check_fitted()
+        p = _check_probs(probs)
+        if p.shape[1] != self.n_classes_:
+            raise ValueError(f"calibrator was fitted on {self.n_classes_} classes, got probs with {p.shape[1]}")
+        out = np.empty_like(p)
+        for j, m in enumerate(self.maps_):
+            if m["kind"] == "isotonic":
+                out[:, j] = np.interp(p[:, j], m["x"], m["y"])
+            elif m["kind"] == "platt":
+                out[:, j] = _sigmoid(m["a"] * _logit(p[:, j]) + m["b"])
+            else:
+                out[:, j] = p[:, j]
+        out = np.clip(out, self.eps, 1.0)
+        return out / out.sum(axis=1, keepdims=True)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready fitted state (lists and floats only)."""
+        self._check_fitted()
+        maps = []
+        for m in self.maps_:
+            if m["kind"] == "isotonic":
+                maps.append({"kind": "isotonic", "x": m["x"].tolist(), "y": m["y"].tolist()})
+            else:
+                maps.append(dict(m))
+        return {
+            "format": _FORMAT,
+            "version": _VERSION,
+            "method": self.method,
+            "eps": float(self.eps),
+            "n_classes": int(self.n_classes_),
+            "maps": maps,
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> MulticlassCalibrator:
+        """Rebuild a fitted calibrator from :meth:`to_dict` output."""
+        if d.get("format") != _FORMAT:
+            raise ValueError(f"not a serialised MulticlassCalibrator (format={d.get('format')!r})")
+        if d.get("version") != _VERSION:
+            raise ValueError(f"unsupported MulticlassCalibrator version {d.get('version')!r}; expected {_VERSION}")
+        obj = cls(method=d["method"], eps=d["eps"])
+        obj._check_params()
+        maps: list[dict[str, Any]] = []
+        for j, m in enumerate(d["maps"]):
+            kind = m.get("kind")
+            if kind == "isotonic":
+                x = np.asarray(m["x"], dtype=np.float64)
+                y = np.asarray(m["y"], dtype=np.float64)
+                if x.ndim != 1 or x.shape != y.shape or x.size == 0:
+                    raise ValueError(f"class {j}: isotonic thresholds x/y must be equal-length non-empty lists")
+                maps.append({"kind": "isotonic", "x": x, "y": y})
+            elif kind == "platt":
+                maps.append({"kind": "platt", "a": float(m["a"]), "b": float(m["b"])})
+            elif kind == "identity":
+                maps.append({"kind": "identity"})
+            else:
+                raise ValueError(f"class {j}: unknown calibration map kind {kind!r}")
+        if len(maps) != d["n_classes"]:
+            raise ValueError(f"n_classes is {d['n_classes']} but {len(maps)} class maps were stored")
+        obj.n_classes_ = int(d["n_classes"])
+        obj.maps_ = maps
+        obj.identity_classes_ = [j for j, m in enumerate(maps) if m["kind"] == "identity"]
+        return obj

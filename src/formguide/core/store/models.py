@@ -1,0 +1,251 @@
+"""SQLAlchemy 2 ORM tables: the one store every sport writes into.
+
+Sport-agnostic by design: a sport is a string column, participants are ``teams`` (clubs, drivers,
+constructors: ``kind`` tells), results keep the two-sided score plus a JSON bag of statistics.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Competition(Base):
+    __tablename__ = "competitions"
+    __table_args__ = (UniqueConstraint("sport", "code"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sport: Mapped[str] = mapped_column(String(32), index=True)
+    code: Mapped[str] = mapped_column(String(32))
+    name: Mapped[str | None] = mapped_column(String(128))
+
+
+class Season(Base):
+    __tablename__ = "seasons"
+    __table_args__ = (UniqueConstraint("competition_id", "code"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    competition_id: Mapped[int] = mapped_column(ForeignKey("competitions.id", ondelete="CASCADE"))
+    code: Mapped[str] = mapped_column(String(16))
+    start_date: Mapped[datetime | None] = mapped_column(DateTime)
+    end_date: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class Team(Base):
+    """A participant: a club, a driver or a constructor (``kind``)."""
+
+    __tablename__ = "teams"
+    __table_args__ = (UniqueConstraint("sport", "kind", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sport: Mapped[str] = mapped_column(String(32), index=True)
+    kind: Mapped[str] = mapped_column(String(16), default="team")
+    name: Mapped[str] = mapped_column(String(128))
+    code: Mapped[str | None] = mapped_column(String(32))
+    aliases: Mapped[list[TeamAlias]] = relationship(back_populates="team", cascade="all, delete-orphan")
+
+
+class TeamAlias(Base):
+    __tablename__ = "team_aliases"
+    __table_args__ = (UniqueConstraint("sport", "source", "alias"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    team_id: Mapped[int] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"), index=True)
+    sport: Mapped[str] = mapped_column(String(32))
+    source: Mapped[str] = mapped_column(String(64))
+    alias: Mapped[str] = mapped_column(String(128))
+    team: Mapped[Team] = relationship(back_populates="aliases")
+
+
+class Event(Base):
+    """A fixture / match / race. ``external_key`` is the idempotency key of the source."""
+
+    __tablename__ = "events"
+    __table_args__ = (
+        UniqueConstraint("sport", "external_key"),
+        Index("ix_events_competition_kickoff", "competition_id", "kickoff"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sport: Mapped[str] = mapped_column(String(32))
+    competition_id: Mapped[int] = mapped_column(ForeignKey("competitions.id", ondelete="CASCADE"))
+    season_id: Mapped[int] = mapped_column(ForeignKey("seasons.id", ondelete="CASCADE"), index=True)
+    external_key: Mapped[str] = mapped_column(String(255))
+    kickoff: Mapped[datetime] = mapped_column(DateTime)
+    home_team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id"))
+    away_team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id"))
+    status: Mapped[str] = mapped_column(String(16), default="scheduled")
+    row_hash: Mapped[str | None] = mapped_column(String(64))
+    source: Mapped[str | None] = mapped_column(String(255))
+    details: Mapped[dict | None] = mapped_column(JSON)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, server_default=func.now(), onupdate=func.now())
+
+
+class Result(Base):
+    __tablename__ = "results"
+
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), primary_key=True)
+    home_score: Mapped[int | None] = mapped_column(Integer)
+    away_score: Mapped[int | None] = mapped_column(Integer)
+    ht_home_score: Mapped[int | None] = mapped_column(Integer)
+    ht_away_score: Mapped[int | None] = mapped_column(Integer)
+    outcome: Mapped[str | None] = mapped_column(String(8))
+    stats: Mapped[dict | None] = mapped_column(JSON)
+
+
+class Odds(Base):
+    __tablename__ = "odds"
+    __table_args__ = (UniqueConstraint("event_id", "bookmaker", "market", "selection", "is_closing"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"))
+    bookmaker: Mapped[str] = mapped_column(String(64))
+    market: Mapped[str] = mapped_column(String(32))
+    selection: Mapped[str] = mapped_column(String(32))
+    price: Mapped[float] = mapped_column(Float)
+    is_closing: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class ImportRecord(Base):
+    """One row per file an ingest looked at, failures included."""
+
+    __tablename__ = "imports"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sport: Mapped[str] = mapped_column(String(32))
+    path: Mapped[str] = mapped_column(Text)
+    sha256: Mapped[str | None] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16))
+    inserted: Mapped[int] = mapped_column(Integer, default=0)
+    updated: Mapped[int] = mapped_column(Integer, default=0)
+    unchanged: Mapped[int] = mapped_column(Integer, default=0)
+    rejected: Mapped[int] = mapped_column(Integer, default=0)
+    new_teams: Mapped[list | None] = mapped_column(JSON)
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime, server_default=func.now())
+
+
+class FeatureSetRecord(Base):
+    __tablename__ = "feature_sets"
+    __table_args__ = (UniqueConstraint("name", "version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sport: Mapped[str] = mapped_column(String(32))
+    name: Mapped[str] = mapped_column(String(64))
+    version: Mapped[str] = mapped_column(String(96))
+    columns: Mapped[list] = mapped_column(JSON)
+    definition: Mapped[dict | None] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(DateTime, server_default=func.now())
+
+
+class FeatureValue(Base):
+    __tablename__ = "feature_values"
+    __table_args__ = (UniqueConstraint("feature_set_id", "event_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    feature_set_id: Mapped[int] = mapped_column(ForeignKey("feature_sets.id", ondelete="CASCADE"))
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), index=True)
+    values: Mapped[dict] = mapped_column(JSON)
+    computed_at: Mapped[datetime] = mapped_column(DateTime, server_default=func.now())
+
+
+class ModelRecord(Base):
+    __tablename__ = "models"
+    __table_args__ = (UniqueConstraint("name", "version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sport: Mapped[str] = mapped_column(String(32))
+    name: Mapped[str] = mapped_column(String(128), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    model_type: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16), default="candidate")
+    parameters: Mapped[dict | None] = mapped_column(JSON)
+    artifact: Mapped[bytes | None] = mapped_column(LargeBinary)
+    artifact_sha256: Mapped[str | None] = mapped_column(String(64))
+    metrics: Mapped[dict | None] = mapped_column(JSON)
+    training_competitions: Mapped[list | None] = mapped_column(JSON)
+    training_seasons: Mapped[list | None] = mapped_column(JSON)
+    feature_set_version: Mapped[str | None] = mapped_column(String(96))
+    data_fingerprint: Mapped[str | None] = mapped_column(String(64))
+    config: Mapped[dict | None] = mapped_column(JSON)
+    model_card: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime, server_default=func.now())
+    promoted_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class TrainingRun(Base):
+    __tablename__ = "training_runs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sport: Mapped[str] = mapped_column(String(32))
+    model_id: Mapped[int | None] = mapped_column(ForeignKey("models.id", ondelete="SET NULL"))
+    model_name: Mapped[str | None] = mapped_column(String(128))
+    run_type: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16))
+    started_at: Mapped[datetime] = mapped_column(DateTime)
+    completed_at: Mapped[datetime | None] = mapped_column(DateTime)
+    event_count: Mapped[int | None] = mapped_column(Integer)
+    date_from: Mapped[datetime | None] = mapped_column(DateTime)
+    date_to: Mapped[datetime | None] = mapped_column(DateTime)
+    brier: Mapped[float | None] = mapped_column(Float)
+    log_loss: Mapped[float | None] = mapped_column(Float)
+    rps: Mapped[float | None] = mapped_column(Float)
+    accuracy: Mapped[float | None] = mapped_column(Float)
+    draw_accuracy: Mapped[float | None] = mapped_column(Float)
+    ece: Mapped[float | None] = mapped_column(Float)
+    data_fingerprint: Mapped[str | None] = mapped_column(String(64))
+    config: Mapped[dict | None] = mapped_column(JSON)
+    error_message: Mapped[str | None] = mapped_column(Text)
+    logs: Mapped[list | None] = mapped_column(JSON)
+
+
+class Prediction(Base):
+    __tablename__ = "predictions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    model_id: Mapped[int] = mapped_column(ForeignKey("models.id", ondelete="CASCADE"), index=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), index=True)
+    feature_set_version: Mapped[str | None] = mapped_column(String(96))
+    as_of: Mapped[datetime | None] = mapped_column(DateTime)
+    created_at: Mapped[datetime] = mapped_column(DateTime, server_default=func.now())
+    probabilities: Mapped[dict] = mapped_column(JSON)
+    market_prices: Mapped[dict | None] = mapped_column(JSON)
+    edge: Mapped[dict | None] = mapped_column(JSON)
+    stake: Mapped[float | None] = mapped_column(Float)
+    selection: Mapped[str | None] = mapped_column(String(32))
+    tier: Mapped[str | None] = mapped_column(String(4))
+
+
+class Task(Base):
+    """Persistent background jobs (training requests) picked up by a worker."""
+
+    __tablename__ = "tasks"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16), default="queued")
+    payload: Mapped[dict | None] = mapped_column(JSON)
+    result: Mapped[dict | None] = mapped_column(JSON)
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime, server_default=func.now())
+    started_at: Mapped[datetime | None] = mapped_column(DateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime)

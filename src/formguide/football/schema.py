@@ -1,0 +1,43 @@
+"""The canonical football match frame shared by ingest, features, models and the pipeline.
+
+One row per match, sorted by ``kickoff``. Unplayed fixtures have NaN goals and ``result`` None.
+Everything downstream (features, models, backtests) reads this shape, whether it came from a CSV
+parser, the store, or a test fixture built in code.
+"""
+
+from __future__ import annotations
+
+# Identity and timing
+KEY_COLUMNS = ["competition", "season", "kickoff", "home_team", "away_team"]
+# Results: floats so that NaN marks a fixture still to be played.
+RESULT_COLUMNS = ["home_goals", "away_goals", "ht_home_goals", "ht_away_goals"]
+# "H" / "D" / "A" or None.
+RESULT_CODE = "result"
+STAT_COLUMNS = [
+    "home_shots", "away_shots",
+    "home_shots_on_target", "away_shots_on_target",
+    "home_corners", "away_corners",
+    "home_fouls", "away_fouls",
+    "home_yellow", "away_yellow",
+    "home_red", "away_red",
+]
+OTHER_COLUMNS = ["referee"]
+
+# Wide odds columns attached to the frame by ``football.data.attach_odds`` (decimal prices, NaN if absent):
+#   odds_open_{H,D,A}    pre-closing reference price (Pinnacle, else market average, else Bet365)
+#   odds_close_{H,D,A}   closing reference price (Pinnacle closing, else average closing)
+#   odds_best_{H,D,A}    best price available at close (max over closing columns; else max over opening)
+#   odds_open_{over,under}, odds_close_{over,under}, odds_best_{over,under}  totals 2.5 goals
+OUTCOMES_1X2 = ("H", "D", "A")
+OUTCOMES_OU = ("over", "under")
+
+MATCH_COLUMNS = KEY_COLUMNS + RESULT_COLUMNS + [RESULT_CODE] + STAT_COLUMNS + OTHER_COLUMNS
+
+# Long odds frame (one row per price) produced by the parser and stored in the ``odds`` table:
+#   competition, season, kickoff, home_team, away_team  (the match key)
+#   bookmaker  e.g. "Bet365", "Pinnacle", "Market max", "Market average", "Betbrain max", "Betbrain average"
+#   market     "1X2" or "OU2.5"
+#   selection  "H"/"D"/"A" or "over"/"under"
+#   price      decimal odds > 1.0
+#   is_closing bool
+ODDS_COLUMNS = KEY_COLUMNS + ["bookmaker", "market", "selection", "price", "is_closing"]
