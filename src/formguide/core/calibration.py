@@ -57,6 +57,44 @@ def _fit_platt(p: NDArray[np.float64], y: NDArray[np.float64]) -> tuple[float, f
     return float(res.x[0]), float(res.x[1])
 
 
+def _fit_isotonic(
+    x: NDArray[np.float64], y: NDArray[np.float64], prior_strength: float
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Isotonic map as interpolation thresholds, with each PAV block shrunk toward its forecasts.
+
+    Plain isotonic regression ends in small blocks whose hit rate is exactly 0 or 1, i.e. it
+    promises that some outcomes are impossible; one such outcome out of sample costs ~14 nats.
+    Each block's hit rate therefore gets ``prior_strength`` (m) pseudo-observations at the block's
+    mean raw forecast: ``(sum y + m * mean x) / (n + m)``. Large central blocks barely move;
+    tiny tail blocks stay close to the raw forecast. A second weighted PAV pass restores
+    monotonicity. ``prior_strength = 0`` gives sklearn's plain isotonic map.
+    """
+    iso = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip").fit(x, y)
+    if prior_strength <= 0:
+        return np.asarray(iso.X_thresholds_, dtype=np.float64), np.asarray(
+            iso.y_thresholds_, dtype=np.float64
+        )
+    order = np.argsort(x, kind="stable")
+    xs, ys = x[order], y[order]
+    fitted = iso.predict(xs)
+    starts = np.r_[True, fitted[1:] != fitted[:-1]]
+    block = np.cumsum(starts) - 1
+    n = np.bincount(block).astype(np.float64)
+    shrunk = (np.bincount(block, weights=ys) + prior_strength * np.bincount(block, weights=xs) / n) / (
+        n + prior_strength
+    )
+    k = np.arange(n.size, dtype=np.float64)
+    values = (
+        IsotonicRegression(y_min=0.0, y_max=1.0).fit(k, shrunk, sample_weight=n + prior_strength).predict(k)
+    )
+    first = np.flatnonzero(starts)
+    last = np.r_[first[1:] - 1, xs.size - 1]
+    thr_x = np.column_stack([xs[first], xs[last]]).ravel()
+    thr_y = np.repeat(values, 2)
+    keep = np.r_[True, thr_x[1:] != thr_x[:-1]]
+    return thr_x[keep], thr_y[keep]
+
+
 class MulticlassCalibrator(BaseEstimator):
     """One-vs-rest calibrator for ``(n, k)`` probability forecasts.
 
@@ -64,6 +102,9 @@ class MulticlassCalibrator(BaseEstimator):
     ----------
     method : ``"isotonic"`` (monotone step map, needs a few thousand rows) or ``"platt"``
         (two-parameter logistic map on the logit; robust on small samples).
+    prior_strength : isotonic only; pseudo-observations pulling each isotonic block toward its own
+        mean forecast (see ``_fit_isotonic``), which stops the map from assigning 0 or 1 at the
+        sparse tails. 0 gives plain isotonic regression.
     eps : floor applied to each calibrated class probability before renormalising, so isotonic
         steps at 0 do not produce impossible (zero-probability) outcomes.
 
@@ -71,15 +112,25 @@ class MulticlassCalibrator(BaseEstimator):
     its input probability (identity map) and is listed in ``identity_classes_``.
     """
 
-    def __init__(self, method: Literal["isotonic", "platt"] = "isotonic", eps: float = 1e-6) -> None:
+    def __init__(
+        self,
+        method: Literal["isotonic", "platt"] = "isotonic",
+        prior_strength: float = 10.0,
+        eps: float = 1e-6,
+    ) -> None:
         self.method = method
+        self.prior_strength = prior_strength
         self.eps = eps
 
     def _check_params(self) -> None:
         if self.method not in CALIBRATION_METHODS:
-            raise ValueError(f"unknown calibration method {self.method!r}; choose one of {CALIBRATION_METHODS}")
+            raise ValueError(
+                f"unknown calibration method {self.method!r}; choose one of {CALIBRATION_METHODS}"
+            )
         if not 0.0 <= self.eps < 0.5:
             raise ValueError(f"eps must be in [0, 0.5), got {self.eps}")
+        if not self.prior_strength >= 0:
+            raise ValueError(f"prior_strength must be >= 0, got {self.prior_strength}")
 
     def fit(self, probs: ArrayLike, outcome: ArrayLike) -> MulticlassCalibrator:
         """Learn one map per class from forecasts and the observed class indices."""
@@ -92,14 +143,8 @@ class MulticlassCalibrator(BaseEstimator):
             if y.min() == y.max():
                 maps.append({"kind": "identity"})
             elif self.method == "isotonic":
-                iso = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip").fit(p[:, j], y)
-                maps.append(
-                    {
-                        "kind": "isotonic",
-                        "x": np.asarray(iso.X_thresholds_, dtype=np.float64),
-                        "y": np.asarray(iso.y_thresholds_, dtype=np.float64),
-                    }
-                )
+                thr_x, thr_y = _fit_isotonic(p[:, j], y, float(self.prior_strength))
+                maps.append({"kind": "isotonic", "x": thr_x, "y": thr_y})
             else:
                 a, b = _fit_platt(p[:, j], y)
                 maps.append({"kind": "platt", "a": a, "b": b})
@@ -117,7 +162,9 @@ class MulticlassCalibrator(BaseEstimator):
         self._check_fitted()
         p = _check_probs(probs)
         if p.shape[1] != self.n_classes_:
-            raise ValueError(f"calibrator was fitted on {self.n_classes_} classes, got probs with {p.shape[1]}")
+            raise ValueError(
+                f"calibrator was fitted on {self.n_classes_} classes, got probs with {p.shape[1]}"
+            )
         out = np.empty_like(p)
         for j, m in enumerate(self.maps_):
             if m["kind"] == "isotonic":
@@ -142,6 +189,7 @@ class MulticlassCalibrator(BaseEstimator):
             "format": _FORMAT,
             "version": _VERSION,
             "method": self.method,
+            "prior_strength": float(self.prior_strength),
             "eps": float(self.eps),
             "n_classes": int(self.n_classes_),
             "maps": maps,
@@ -153,8 +201,10 @@ class MulticlassCalibrator(BaseEstimator):
         if d.get("format") != _FORMAT:
             raise ValueError(f"not a serialised MulticlassCalibrator (format={d.get('format')!r})")
         if d.get("version") != _VERSION:
-            raise ValueError(f"unsupported MulticlassCalibrator version {d.get('version')!r}; expected {_VERSION}")
-        obj = cls(method=d["method"], eps=d["eps"])
+            raise ValueError(
+                f"unsupported MulticlassCalibrator version {d.get('version')!r}; expected {_VERSION}"
+            )
+        obj = cls(method=d["method"], prior_strength=d.get("prior_strength", 0.0), eps=d["eps"])
         obj._check_params()
         maps: list[dict[str, Any]] = []
         for j, m in enumerate(d["maps"]):
@@ -163,7 +213,9 @@ class MulticlassCalibrator(BaseEstimator):
                 x = np.asarray(m["x"], dtype=np.float64)
                 y = np.asarray(m["y"], dtype=np.float64)
                 if x.ndim != 1 or x.shape != y.shape or x.size == 0:
-                    raise ValueError(f"class {j}: isotonic thresholds x/y must be equal-length non-empty lists")
+                    raise ValueError(
+                        f"class {j}: isotonic thresholds x/y must be equal-length non-empty lists"
+                    )
                 maps.append({"kind": "isotonic", "x": x, "y": y})
             elif kind == "platt":
                 maps.append({"kind": "platt", "a": float(m["a"]), "b": float(m["b"])})

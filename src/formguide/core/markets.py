@@ -72,13 +72,11 @@ def _check_decimal_array(odds: NDArray[np.float64], allow_nan: bool = True) -> N
     if bad.any():
         idx = tuple(int(i) for i in np.argwhere(bad)[0])
         where = (
-            f"row {idx[0]}, column {idx[1]}"
-            if len(idx) == 2
-            else (f"position {idx[0]}" if idx else "scalar")
+            f"row {idx[0]}, column {idx[1]}" if len(idx) == 2 else (f"position {idx[0]}" if idx else "scalar")
         )
         raise ValueError(
             f"decimal odds must be finite and > 1.0 (NaN marks a missing price); "
-            f"got {odds[idx]!r} at {where}"
+            f"got {float(odds[idx])!r} at {where}"
         )
 
 
@@ -140,7 +138,7 @@ def american_to_decimal(american: ArrayLike) -> float | NDArray[np.float64]:
     bad = (np.abs(arr) < 100) | np.isinf(arr)
     if bad.any():
         idx = tuple(int(i) for i in np.argwhere(bad)[0])
-        raise ValueError(f"American odds must be >= +100 or <= -100, got {arr[idx]!r} at index {idx}")
+        raise ValueError(f"American odds must be >= +100 or <= -100, got {float(arr[idx])!r} at index {idx}")
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.where(arr > 0, 1.0 + arr / 100.0, 1.0 + 100.0 / -arr)
 
@@ -220,41 +218,52 @@ def _power(pi: NDArray[np.float64], tol: float = 1e-14, max_iter: int = 200) -> 
     return p / p.sum(axis=1, keepdims=True)
 
 
-def _shin_p(z: NDArray[np.float64], q: NDArray[np.float64]) -> NDArray[np.float64]:
-    """Shin's probabilities for insider share ``z`` with ``q = pi**2 / sum(pi)``.
+def _shin_p(z: NDArray[np.float64], q: NDArray[np.float64]) -> tuple[NDArray, NDArray]:
+    """Shin's probabilities (and their derivative in z) for insider share ``z``, ``q = pi**2 / sum(pi)``.
 
-    ``(sqrt(z^2 + 4(1-z)q) - z) / (2(1-z))`` is rewritten as ``2q / (sqrt(...) + z)`` for z >= 0 so
-    it stays accurate as z -> 1; the original form is used for z < 0 (no cancellation there).
+    ``(r - z) / (2(1-z))`` with ``r = sqrt(z^2 + 4(1-z)q)`` is rewritten as ``2q / (r + z)`` for
+    z >= 0 so it stays accurate as z -> 1; the original form is used for z < 0 (no cancellation).
     """
-    root = np.sqrt(z * z + 4.0 * (1.0 - z) * q)
+    r = np.sqrt(z * z + 4.0 * (1.0 - z) * q)
+    dr = (z - 2.0 * q) / r
     with np.errstate(divide="ignore", invalid="ignore"):
-        stable = 2.0 * q / (root + z)
-        direct = (root - z) / (2.0 * (1.0 - z))
-    return np.where(z >= 0.0, stable, direct)
+        stable = 2.0 * q / (r + z)
+        d_stable = -stable * (dr + 1.0) / (r + z)
+        direct = (r - z) / (2.0 * (1.0 - z))
+        d_direct = ((dr - 1.0) * (1.0 - z) + (r - z)) / (2.0 * (1.0 - z) ** 2)
+    pos = z >= 0.0
+    return np.where(pos, stable, direct), np.where(pos, d_stable, d_direct)
 
 
-def _shin(pi: NDArray[np.float64], tol: float = 1e-15, max_iter: int = 100) -> tuple[NDArray, NDArray]:
-    """Solve Shin's model for the insider share ``z`` per row by vectorised bisection.
+def _shin(pi: NDArray[np.float64], tol: float = 1e-13, max_iter: int = 200) -> tuple[NDArray, NDArray]:
+    """Solve Shin's model for the insider share ``z`` per row (safeguarded Newton).
 
-    ``sum_i p_i(z)`` is decreasing on [-1, 1], >= 1 at z = -1 and equal to
-    ``sum(pi^2)/sum(pi) < 1`` at z = 1, so bisection on that bracket always converges. Over-round
-    books give the usual ``z in [0, 1)``; under-round rows (possible with best-of-market prices)
-    give ``z < 0``, a formal extension of Shin's formula that still yields a coherent distribution.
-    Equivalent to the fixed-point ``z = (sum sqrt(z^2 + 4(1-z)pi^2/B) - 2) / (k - 2)`` used in the
-    literature (Shin 1993; Štrumbelj 2014) but also valid for two-outcome markets.
+    ``g(z) = sum_i p_i(z) - 1`` is decreasing on [-1, 1], >= 0 at z = -1 and equal to
+    ``sum(pi^2)/sum(pi) - 1 < 0`` at z = 1, so the root is bracketed there. Newton steps from z = 0
+    converge in a handful of iterations; any step leaving the current bracket is replaced by a
+    bisection, so convergence is guaranteed. Over-round books give the usual ``z in [0, 1)``;
+    under-round rows (possible with best-of-market prices) give ``z < 0``, a formal extension of
+    Shin's formula that still yields a coherent distribution. Equivalent to the fixed point
+    ``z = (sum sqrt(z^2 + 4(1-z)pi^2/B) - 2) / (k - 2)`` of the literature (Shin 1993; Štrumbelj
+    2014) but also valid for two-outcome markets.
     """
     q = pi * pi / pi.sum(axis=1, keepdims=True)
-    lo = np.full((pi.shape[0], 1), -1.0)
-    hi = np.full((pi.shape[0], 1), 1.0)
+    n = pi.shape[0]
+    lo, hi = np.full((n, 1), -1.0), np.full((n, 1), 1.0)
+    z = np.zeros((n, 1))
     for _ in range(max_iter):
-        mid = 0.5 * (lo + hi)
-        too_big = _shin_p(mid, q).sum(axis=1, keepdims=True) > 1.0
-        lo = np.where(too_big, mid, lo)
-        hi = np.where(too_big, hi, mid)
-        if np.all(hi - lo < tol):
+        p, dp = _shin_p(z, q)
+        g = p.sum(axis=1, keepdims=True) - 1.0
+        active = (np.abs(g) >= tol) & (hi - lo > 1e-15)  # converged rows are frozen
+        if not active.any():
             break
-    z = 0.5 * (lo + hi)
-    p = _shin_p(z, q)
+        lo = np.where(active & (g > 0.0), z, lo)  # sum too big -> root lies at larger z
+        hi = np.where(active & (g < 0.0), z, hi)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            step = z - g / dp.sum(axis=1, keepdims=True)
+        inside = np.isfinite(step) & (step > lo) & (step < hi)
+        z = np.where(active, np.where(inside, step, 0.5 * (lo + hi)), z)
+    p, _ = _shin_p(z, q)
     return p / p.sum(axis=1, keepdims=True), z[:, 0]
 
 
@@ -363,7 +372,5 @@ class SignalTiers:
     def tier(self, edge: ArrayLike) -> str | NDArray[np.str_]:
         """Letter grade per edge (vectorised); ``NaN`` edges grade ``"D"``."""
         e = _to_float_array(edge, "edge")
-        out = np.select(
-            [e >= self.a, e >= self.b, e >= self.c], ["A", "B", "C"], default="D"
-        ).astype("<U1")
+        out = np.select([e >= self.a, e >= self.b, e >= self.c], ["A", "B", "C"], default="D").astype("<U1")
         return str(out) if out.ndim == 0 else out

@@ -1,8 +1,8 @@
 """initial schema
 
 Revision ID: 0001
-Revises: 
-Create Date: 2026-11-23 10:36:49.245354
+Revises:
+Create Date: 2026-11-23 10:58:29.410582
 """
 from alembic import op
 import sqlalchemy as sa
@@ -190,16 +190,15 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_feature_values_event_id'), ['event_id'], unique=False)
 
     op.create_table('odds',
-    sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('event_id', sa.Integer(), nullable=False),
     sa.Column('bookmaker', sa.String(length=64), nullable=False),
     sa.Column('market', sa.String(length=32), nullable=False),
     sa.Column('selection', sa.String(length=32), nullable=False),
-    sa.Column('price', sa.Float(), nullable=False),
     sa.Column('is_closing', sa.Boolean(), nullable=False),
+    sa.Column('price', sa.Float(), nullable=False),
     sa.ForeignKeyConstraint(['event_id'], ['events.id'], ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('id'),
-    sa.UniqueConstraint('event_id', 'bookmaker', 'market', 'selection', 'is_closing')
+    sa.PrimaryKeyConstraint('event_id', 'bookmaker', 'market', 'selection', 'is_closing'),
+    sqlite_with_rowid=False
     )
     op.create_table('predictions',
     sa.Column('id', sa.Integer(), nullable=False),

@@ -1,0 +1,44 @@
+# formguide: `make demo` runs the main job end to end on the embedded SQLite store,
+# `make test` runs ruff and the test suite, `make bench` prints the benchmark table.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+export FORMGUIDE_DATA ?= $(abspath ../shared/data)
+export FORMGUIDE_DB_URL ?= sqlite:///var/formguide.sqlite
+export MPLBACKEND := Agg
+PYTEST_WORKERS ?= 2
+
+.PHONY: install demo test lint bench clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e ".[dev,postgres]"
+	touch $@
+
+install: $(VENV)/.installed
+
+demo: install
+	$(BIN)/formguide ingest football $(FORMGUIDE_DATA)/football_data
+	$(BIN)/formguide train --league E0 --model dixon-coles
+	$(BIN)/formguide train --league E0 --model blend
+	$(BIN)/formguide models list
+	$(BIN)/formguide backtest --league E0 --model blend --from 2023-08-01 --json var/backtest-E0.json
+	$(BIN)/formguide predict --league E0 --date 2025-05-18
+	$(BIN)/formguide simulate --league E0 --season 2425 --from 2025-03-01 --n 20000 --seed 7
+
+lint: install
+	$(BIN)/ruff check src tests bench
+
+test: lint
+	$(BIN)/pytest -q -n $(PYTEST_WORKERS) --dist loadfile
+
+$(VENV)/.bench: $(VENV)/.installed
+	$(BIN)/pip install -q -e ".[bench]"
+	touch $@
+
+bench: $(VENV)/.bench
+	$(BIN)/python bench/run_all.py
+
+clean:
+	rm -rf var .pytest_cache .ruff_cache

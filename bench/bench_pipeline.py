@@ -1,0 +1,86 @@
+"""End-to-end benchmarks through the real CLI: ingest speed, peak memory, backtest speed and skill.
+
+Each command runs in its own process so its peak resident memory can be read; the store is a fresh
+SQLite file in a temporary folder. Usage: ``python bench/bench_pipeline.py [--leagues E0,SP1,D1,I1,F1]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+from _common import format_table  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+DATA = Path(os.environ.get("FORMGUIDE_DATA", REPO.parent / "shared" / "data"))
+CLI = [sys.executable, "-m", "formguide.cli"]
+
+
+def _run(args: list[str], env: dict[str, str]) -> tuple[float, float, str]:
+    """Wall seconds, peak RSS (MB) of the child, stdout."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    t0 = time.perf_counter()
+    proc = subprocess.run(CLI + args, env=env, capture_output=True, text=True, check=False)
+    wall = time.perf_counter() - t0
+    if proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(args)} failed:\n{proc.stderr[-3000:]}")
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return wall, max(peak, before) / 1024.0, proc.stdout
+
+
+def run(leagues: list[str] | None = None, skill_from: str = "2012-08-01") -> list[dict]:
+    leagues = leagues or ["E0", "SP1", "D1", "I1", "F1"]
+    rows: list[dict] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        env = dict(os.environ, FORMGUIDE_DB_URL=f"sqlite:///{tmp}/bench.sqlite", MPLBACKEND="Agg")
+        wall, peak, _ = _run(["ingest", "football", str(DATA / "football_data"), "--json"], env)
+        rows.append({"benchmark": "ingest all football_data (61,770 matches)", "seconds": wall, "peak_MB": peak,
+                     "target": "< 15 s, < 1500 MB"})
+        wall, peak, _ = _run(["ingest", "football", str(DATA / "football_data"), "--json"], env)
+        rows.append({"benchmark": "re-ingest (all unchanged)", "seconds": wall, "peak_MB": peak, "target": "-"})
+        out = Path(tmp) / "bt.json"
+        wall, peak, _ = _run(["backtest", "--league", "E0", "--model", "dixon-coles", "--refit", "week",
+                              "--json", str(out), "--plots", tmp], env)
+        rows.append({"benchmark": "backtest E0 2006/07-2024/25, Dixon-Coles, weekly refits", "seconds": wall,
+                     "peak_MB": peak, "target": "< 60 s"})
+        skill: list[dict] = []
+        for league in leagues:
+            for model in ("dixon-coles", "blend"):
+                out = Path(tmp) / f"{league}-{model}.json"
+                wall, peak, _ = _run(["backtest", "--league", league, "--model", model, "--from", skill_from,
+                                      "--refit", "week", "--json", str(out), "--plots", tmp], env)
+                r = json.loads(out.read_text())
+                m, mk = r["model"], r["market"] or {}
+                same = mk.get("model_on_same_events") or {}
+                skill.append({"league": league, "model": model, "n": same.get("n"), "rps": same.get("rps"),
+                              "market_rps": mk.get("rps"), "rps_gap": (same.get("rps") or 0) - (mk.get("rps") or 0),
+                              "log_loss": same.get("log_loss"), "market_log_loss": mk.get("log_loss"),
+                              "ece": m.get("ece"), "elo_rps": r["baselines"]["elo"]["rps"],
+                              "base_rates_rps": r["baselines"]["base_rates"]["rps"],
+                              "flat_roi": r["betting"]["flat"]["roi"], "seconds": wall, "peak_MB": peak})
+        rows.append({"benchmark": "skill table", "seconds": None, "peak_MB": None, "target": "see below",
+                     "skill": skill})
+    return rows
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--leagues", default="E0,SP1,D1,I1,F1")
+    args = ap.parse_args()
+    rows = run(args.leagues.split(","))
+    skill = rows[-1].pop("skill")
+    print(format_table(rows[:-1], ["benchmark", "seconds", "peak_MB", "target"]))
+    print()
+    print(format_table(skill))
+
+
+if __name__ == "__main__":
+    main()

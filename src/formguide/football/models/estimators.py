@@ -1,0 +1,372 @@
+"""Frame-level football models: what the core pipeline fits, evaluates, registers and serves.
+
+Each wraps a focused model (Dixon-Coles, Elo ordered logit, stacker, calibrator) behind the core's
+``fit(frame, X)`` / ``predict_proba(frame, X)`` contract, and serialises to JSON only.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from formguide.core.calibration import MulticlassCalibrator
+from formguide.core.evaluation import day_numbers, walk_forward
+from formguide.football.markets import market_probabilities
+from formguide.football.models.dixon_coles import DixonColesModel
+from formguide.football.models.elo import EloOrderedModel
+
+OUTCOMES = ("H", "D", "A")
+_CODE = {"H": 0, "D": 1, "A": 2}
+
+
+def outcome_index(frame: pd.DataFrame) -> np.ndarray:
+    """0/1/2 for H/D/A, -1 for matches not played yet."""
+    return frame["result"].map(_CODE).fillna(-1).to_numpy(dtype=np.int64)
+
+
+def _played(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame[frame["home_goals"].notna() & frame["away_goals"].notna()]
+
+
+class DixonColesEstimator:
+    """Dixon-Coles (or plain Poisson with ``rho=False``) refitted on all matches before the cut-off.
+
+    ``max_age_days`` drops matches whose decay weight is negligible (exp(-xi * age)); with the default
+    xi = 0.0018 and 4 years the oldest match kept still weighs 7% and the fit stays fast. Teams never
+    seen (promoted sides in their first match) get average ratings worsened by ``promoted_penalty``
+    (about 0.2 on the log scale is what promoted big-five sides averaged in their first season).
+    """
+
+    model_type = "dixon-coles"
+
+    def __init__(self, xi: float = 0.0018, rho: bool = True, max_goals: int = 10, max_age_days: int | None = 1460,
+                 promoted_penalty: float = 0.2) -> None:
+        self.xi = xi
+        self.rho = rho
+        self.max_goals = max_goals
+        self.max_age_days = max_age_days
+        self.promoted_penalty = promoted_penalty
+
+    def get_params(self) -> dict[str, Any]:
+        return {"xi": self.xi, "rho": self.rho, "max_goals": self.max_goals, "max_age_days": self.max_age_days,
+                "promoted_penalty": self.promoted_penalty}
+
+    def fit(self, frame: pd.DataFrame, X: pd.DataFrame | None = None) -> DixonColesEstimator:
+        played = _played(frame)
+        if played.empty:
+            raise ValueError("Dixon-Coles needs at least one played match to fit")
+        ref = played["kickoff"].max()
+        if self.max_age_days is not None:
+            played = played[played["kickoff"] >= ref - pd.Timedelta(days=self.max_age_days)]
+        model = DixonColesModel(xi=self.xi, rho=self.rho, max_goals=self.max_goals, ref_date=ref, unknown="average",
+                                promoted_penalty=self.promoted_penalty)
+        model.fit(played["home_team"].to_numpy(), played["away_team"].to_numpy(),
+                  played["home_goals"].to_numpy(), played["away_goals"].to_numpy(), played["kickoff"].to_numpy())
+        self.model_ = model
+        return self
+
+    def score_matrix(self, frame: pd.DataFrame) -> np.ndarray:
+        return self.model_.score_matrix(frame["home_team"].to_numpy(), frame["away_team"].to_numpy())
+
+    def predict_proba(self, frame: pd.DataFrame, X: pd.DataFrame | None = None) -> np.ndarray:
+        return self.model_.predict_proba(frame["home_team"].to_numpy(), frame["away_team"].to_numpy())
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"type": self.model_type, "params": self.get_params(), "model": self.model_.to_dict()}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> DixonColesEstimator:
+        est = cls(**data["params"])
+        est.model_ = DixonColesModel.from_dict(data["model"])
+        return est
+
+
+class EloEstimator:
+    """Ordered logit of the result on the pre-match Elo difference (a FiveThirtyEight-style baseline)."""
+
+    model_type = "elo"
+
+    def get_params(self) -> dict[str, Any]:
+        return {}
+
+    def fit(self, frame: pd.DataFrame, X: pd.DataFrame) -> EloEstimator:
+        y = outcome_index(frame)
+        ok = (y >= 0) & X["elo_diff"].notna().to_numpy()
+        self.model_ = EloOrderedModel().fit(X["elo_diff"].to_numpy(dtype=float)[ok], _to_ordered(y[ok]))
+        return self
+
+    def predict_proba(self, frame: pd.DataFrame, X: pd.DataFrame) -> np.ndarray:
+        diff = X["elo_diff"].to_numpy(dtype=float)
+        return self.model_.predict_proba(np.nan_to_num(diff, nan=0.0))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"type": self.model_type, "params": {}, "model": self.model_.to_dict()}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> EloEstimator:
+        est = cls()
+        est.model_ = EloOrderedModel.from_dict(data["model"])
+        return est
+
+
+def _to_ordered(y: np.ndarray) -> np.ndarray:
+    """EloOrderedModel takes result codes; our index is in H/D/A order."""
+    return np.asarray(OUTCOMES)[y]
+
+
+STACK_FEATURES = ("elo_diff",)
+
+
+def stack_inputs(frame: pd.DataFrame, X: pd.DataFrame, base_probs: np.ndarray, market_method: str) -> np.ndarray:
+    """Stacker inputs: log base probabilities, latest de-margined market (or base where none), Elo gap."""
+    market = market_probabilities(frame, "latest", market_method)
+    has_market = ~np.isnan(market).any(axis=1)
+    market = np.where(has_market[:, None], market, base_probs)
+    eps = 1e-6
+    cols = [np.log(np.clip(base_probs, eps, 1.0)), np.log(np.clip(market, eps, 1.0)), has_market[:, None].astype(float)]
+    for name in STACK_FEATURES:
+        if name in X.columns:
+            cols.append((X[name].to_numpy(dtype=float, na_value=np.nan) / 400.0)[:, None])
+    Z = np.hstack(cols)
+    return np.nan_to_num(Z, nan=0.0)
+
+
+class _LogisticStacker:
+    def __init__(self, C: float = 1.0) -> None:
+        self.C = C
+
+    def fit(self, Z: np.ndarray, y: np.ndarray) -> _LogisticStacker:
+        from sklearn.linear_model import LogisticRegression
+
+        self.mean_ = Z.mean(axis=0)
+        self.scale_ = Z.std(axis=0) + 1e-9
+        lr = LogisticRegression(C=self.C, max_iter=500)
+        lr.fit((Z - self.mean_) / self.scale_, y)
+        coef = np.zeros((3, Z.shape[1]))
+        icpt = np.full(3, -30.0)
+        coef[lr.classes_] = lr.coef_
+        icpt[lr.classes_] = lr.intercept_
+        self.coef_, self.intercept_ = coef, icpt
+        return self
+
+    def predict_proba(self, Z: np.ndarray) -> np.ndarray:
+        logits = ((Z - self.mean_) / self.scale_) @ self.coef_.T + self.intercept_
+        logits -= logits.max(axis=1, keepdims=True)
+        e = np.exp(logits)
+        return e / e.sum(axis=1, keepdims=True)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": "logistic", "C": self.C, "mean": self.mean_.tolist(), "scale": self.scale_.tolist(),
+                "coef": self.coef_.tolist(), "intercept": self.intercept_.tolist()}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> _LogisticStacker:
+        s = cls(C=d["C"])
+        s.mean_, s.scale_ = np.asarray(d["mean"]), np.asarray(d["scale"])
+        s.coef_, s.intercept_ = np.asarray(d["coef"]), np.asarray(d["intercept"])
+        return s
+
+
+class _LightGBMStacker:
+    def __init__(self, n_estimators: int = 150, learning_rate: float = 0.03, num_leaves: int = 7,
+                 min_child_samples: int = 100) -> None:
+        self.params = {"n_estimators": n_estimators, "learning_rate": learning_rate, "num_leaves": num_leaves,
+                       "min_child_samples": min_child_samples}
+
+    def fit(self, Z: np.ndarray, y: np.ndarray) -> _LightGBMStacker:
+        import lightgbm as lgb
+
+        clf = lgb.LGBMClassifier(objective="multiclass", num_class=3, verbose=-1, n_jobs=1, **self.params)
+        clf.fit(Z, y)
+        self.booster_ = clf.booster_
+        return self
+
+    def predict_proba(self, Z: np.ndarray) -> np.ndarray:
+        return np.asarray(self.booster_.predict(Z))
+
+    def feature_importance(self) -> np.ndarray:
+        return self.booster_.feature_importance(importance_type="gain")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": "lightgbm", "params": self.params, "booster": self.booster_.model_to_string()}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> _LightGBMStacker:
+        import lightgbm as lgb
+
+        s = cls(**d["params"])
+        s.booster_ = lgb.Booster(model_str=d["booster"])
+        return s
+
+
+def _make_stacker(kind: str) -> _LogisticStacker | _LightGBMStacker:
+    if kind == "logistic":
+        return _LogisticStacker()
+    if kind == "lightgbm":
+        return _LightGBMStacker()
+    raise ValueError(f"unknown stacker {kind!r}; choose logistic or lightgbm")
+
+
+def _stacker_from_dict(d: dict[str, Any]) -> _LogisticStacker | _LightGBMStacker:
+    return _LogisticStacker.from_dict(d) if d["kind"] == "logistic" else _LightGBMStacker.from_dict(d)
+
+
+class BlendEstimator:
+    """Dixon-Coles -> stacker over (DC, market, Elo) -> isotonic/Platt calibration, by nested walk-forward.
+
+    The stacker only ever sees Dixon-Coles predictions made out of sample (by fits on earlier periods),
+    and the calibrator only stacker predictions made out of sample, so no stage learns from a
+    forecast that had already seen the result.
+    """
+
+    model_type = "blend"
+
+    def __init__(self, stacker: str = "logistic", calibration: str | None = "isotonic",
+                 market_method: str = "shin", warmup_days: int = 300, stack_refit: str = "month",
+                 base_params: dict[str, Any] | None = None) -> None:
+        self.stacker = stacker
+        self.calibration = calibration
+        self.market_method = market_method
+        self.warmup_days = warmup_days
+        self.stack_refit = stack_refit
+        self.base_params = base_params or {}
+
+    def get_params(self) -> dict[str, Any]:
+        return {"stacker": self.stacker, "calibration": self.calibration, "market_method": self.market_method,
+                "warmup_days": self.warmup_days, "stack_refit": self.stack_refit, "base_params": self.base_params}
+
+    # -- the nested walk-forward shared by fit() and the backtest ---------------------------------
+    def staged_predictions(self, frame: pd.DataFrame, X: pd.DataFrame, *, base_refit: str = "month",
+                           start_day: int | None = None, end_day: int | None = None,
+                           progress=None) -> dict[str, np.ndarray]:
+        """Out-of-sample base, stacker and calibrated probabilities for every row the stages reach."""
+        y = outcome_index(frame)
+        days = day_numbers(frame["kickoff"])
+        played = y >= 0
+        first = int(days[0]) if len(days) else 0
+        base_est = DixonColesEstimator(**self.base_params)
+
+        def fit_base(idx: np.ndarray) -> DixonColesEstimator:
+            return base_est.fit(frame.iloc[idx])
+
+        p_base = walk_forward(days, played, fit=fit_base, predict=lambda m, idx: m.predict_proba(frame.iloc[idx]),
+                              n_outputs=3, start_day=first + self.warmup_days, end_day=end_day,
+                              period="week" if base_refit == "week" else "month", refit=base_refit,
+                              min_train=100, progress=progress)
+        Z = stack_inputs(frame, X, np.nan_to_num(p_base, nan=1 / 3), self.market_method)
+        has_base = ~np.isnan(p_base).any(axis=1)
+        base_days = days[has_base]
+        stack_start = (int(base_days[0]) + self.warmup_days) if base_days.size else None
+        p_stack = walk_forward(days, played & has_base,
+                               fit=lambda idx: _make_stacker(self.stacker).fit(Z[idx], y[idx]),
+                               predict=lambda m, idx: m.predict_proba(Z[idx]), n_outputs=3,
+                               start_day=stack_start, end_day=end_day, period="month", refit=self.stack_refit,
+                               min_train=200)
+        p_stack[~has_base] = np.nan
+        out = {"base": p_base, "stack": p_stack, "Z": Z, "y": y, "days": days}
+        if self.calibration:
+            has_stack = ~np.isnan(p_stack).any(axis=1)
+            st_days = days[has_stack]
+            cal_start = (int(st_days[0]) + self.warmup_days) if st_days.size else None
+            p_cal = walk_forward(days, played & has_stack,
+                                 fit=lambda idx: MulticlassCalibrator(self.calibration).fit(p_stack[idx], y[idx]),
+                                 predict=lambda m, idx: m.predict_proba(p_stack[idx]), n_outputs=3,
+                                 start_day=cal_start, end_day=end_day, period="month", refit=self.stack_refit,
+                                 min_train=300)
+            p_cal[~has_stack] = np.nan
+            out["final"] = p_cal
+        else:
+            out["final"] = p_stack
+        return out
+
+    def walk_forward_predict(self, frame: pd.DataFrame, X: pd.DataFrame, *, start_day: int, end_day: int,
+                             refit: str = "week", progress=None) -> np.ndarray:
+        """The backtest's view: base refitted every ``refit`` period, later stages monthly."""
+        staged = self.staged_predictions(frame, X, base_refit=refit, end_day=end_day, progress=progress)
+        final = staged["final"]
+        days = staged["days"]
+        final[(days < start_day) | (days >= end_day)] = np.nan
+        return final
+
+    def fit(self, frame: pd.DataFrame, X: pd.DataFrame) -> BlendEstimator:
+        staged = self.staged_predictions(frame, X, base_refit="month")
+        y = staged["y"]
+        has_base = ~np.isnan(staged["base"]).any(axis=1) & (y >= 0)
+        if has_base.sum() < 200:
+            raise ValueError(f"the blend needs at least 200 out-of-sample base predictions to train its stacker, "
+                             f"got {int(has_base.sum())}; train on more seasons")
+        self.stacker_ = _make_stacker(self.stacker).fit(staged["Z"][has_base], y[has_base])
+        self.calibrator_ = None
+        if self.calibration:
+            has_stack = ~np.isnan(staged["stack"]).any(axis=1) & (y >= 0)
+            if has_stack.sum() < 100:
+                raise ValueError("the blend's calibrator needs at least 100 out-of-sample stacker predictions")
+            self.calibrator_ = MulticlassCalibrator(self.calibration).fit(staged["stack"][has_stack], y[has_stack])
+        self.base_ = DixonColesEstimator(**self.base_params).fit(frame)
+        return self
+
+    def predict_proba(self, frame: pd.DataFrame, X: pd.DataFrame) -> np.ndarray:
+        p_base = self.base_.predict_proba(frame)
+        p = self.stacker_.predict_proba(stack_inputs(frame, X, p_base, self.market_method))
+        if self.calibrator_ is not None:
+            p = self.calibrator_.predict_proba(p)
+        return p
+
+    def score_matrix(self, frame: pd.DataFrame) -> np.ndarray:
+        return self.base_.score_matrix(frame)
+
+    def feature_importance(self) -> dict[str, float]:
+        names = ["log_dc_H", "log_dc_D", "log_dc_A", "log_mkt_H", "log_mkt_D", "log_mkt_A", "has_market",
+                 *STACK_FEATURES]
+        st = self.stacker_
+        if isinstance(st, _LightGBMStacker):
+            imp = st.feature_importance()
+        else:
+            imp = np.abs(st.coef_).sum(axis=0)
+        imp = imp / (imp.sum() or 1.0)
+        return {n: float(v) for n, v in zip(names, imp, strict=False)}
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"type": self.model_type, "params": self.get_params(), "base": self.base_.to_dict(),
+                "stacker": self.stacker_.to_dict(),
+                "calibrator": self.calibrator_.to_dict() if self.calibrator_ is not None else None}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> BlendEstimator:
+        est = cls(**data["params"])
+        est.base_ = DixonColesEstimator.from_dict(data["base"])
+        est.stacker_ = _stacker_from_dict(data["stacker"])
+        est.calibrator_ = MulticlassCalibrator.from_dict(data["calibrator"]) if data["calibrator"] else None
+        return est
+
+
+MODEL_TYPES = {
+    "dixon-coles": DixonColesEstimator,
+    "poisson": DixonColesEstimator,
+    "elo": EloEstimator,
+    "blend": BlendEstimator,
+}
+
+
+def make_estimator(model_type: str, **params: Any):
+    if model_type not in MODEL_TYPES:
+        raise ValueError(f"unknown football model {model_type!r}; choose one of {', '.join(MODEL_TYPES)}")
+    if model_type == "poisson":
+        params.setdefault("rho", False)
+        est = DixonColesEstimator(**params)
+        est.model_type = "poisson"
+        return est
+    return MODEL_TYPES[model_type](**params)
+
+
+def estimator_from_dict(data: dict[str, Any]):
+    kind = data["type"]
+    if kind in ("dixon-coles", "poisson"):
+        est = DixonColesEstimator.from_dict(data)
+        est.model_type = kind
+        return est
+    if kind not in MODEL_TYPES:
+        raise ValueError(f"unknown stored football model type {kind!r}")
+    return MODEL_TYPES[kind].from_dict(data)

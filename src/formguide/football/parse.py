@@ -1,0 +1,597 @@
+"""Read football-data.co.uk league-season CSV files into the canonical match and odds frames.
+
+The files vary by era: dates as dd/mm/yy or dd/mm/yyyy, a kick-off ``Time`` only from 2019/20,
+UTF-8 byte-order marks, bookmakers that come and go, re-saved copies with integers written as
+``6.0``, empty trailing rows and blank or ``Unnamed*`` header cells. Columns are therefore selected
+by name (odds by name pattern, see ``odds.py``) and every value is checked; a file that cannot be
+trusted raises ``IngestError`` naming the file, the line and the column, so nothing half-read
+reaches the store.
+
+Rows without a result are fixtures still to be played and are kept with NaN goals. Asian
+handicap columns are ignored. Invalid single prices (``0``, ``#``, a stray word) occur in the
+published files; by default they are dropped with a warning, ``bad_odds="raise"`` rejects them, and
+a file with many of them is rejected either way.
+
+Parsing is vectorised per file: line structure from numpy over the bytes, cells from the pandas C
+reader (numbers straight to float), checks as array operations. The only per-row Python is the
+sha256 of each row and the ``csv``-module path for the rare file that uses quote characters.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+from formguide.core.errors import IngestError, IngestFileNotFoundError
+from formguide.football.odds import (
+    OddsColumn,
+    attach_wide_odds,
+    classify_odds_column,
+    is_asian_handicap_column,
+)
+from formguide.football.schema import MATCH_COLUMNS, ODDS_COLUMNS, RESULT_COLUMNS, STAT_COLUMNS
+
+__all__ = ["ParsedFile", "attach_wide_odds", "iter_csv_files", "parse_file"]
+
+REQUIRED_COLUMNS = ("Div", "Date", "HomeTeam", "AwayTeam", "FTHG", "FTAG")
+_TEXT_COLUMNS = ("Div", "Date", "Time", "HomeTeam", "AwayTeam", "FTR", "HTR", "Referee")
+_GOAL_COLUMNS = {"FTHG": "home_goals", "FTAG": "away_goals", "HTHG": "ht_home_goals", "HTAG": "ht_away_goals"}
+_STAT_COLUMNS = {
+    "HS": "home_shots", "AS": "away_shots", "HST": "home_shots_on_target", "AST": "away_shots_on_target",
+    "HC": "home_corners", "AC": "away_corners", "HF": "home_fouls", "AF": "away_fouls",
+    "HY": "home_yellow", "AY": "away_yellow", "HR": "home_red", "AR": "away_red",
+}
+_WHAT = {
+    "FTHG": "goals", "FTAG": "goals", "HTHG": "half-time goals", "HTAG": "half-time goals",
+    "HS": "shots", "AS": "shots", "HST": "shots on target", "AST": "shots on target", "HC": "corners",
+    "AC": "corners", "HF": "fouls", "AF": "fouls", "HY": "yellow cards", "AY": "yellow cards",
+    "HR": "red cards", "AR": "red cards",
+}
+# Documented football-data columns that carry nothing the canonical frames hold.
+_KNOWN_UNUSED = {
+    "Bb1X2", "BbOU", "Attendance", "HHW", "AHW", "HO", "AO", "HFKC", "AFKC", "HBP", "ABP",
+}
+_FILE_NAME = re.compile(r"^(?P<div>[A-Za-z0-9]+)_(?P<season>\d{4})\.csv$", re.IGNORECASE)
+# Invalid prices in more rows than this (or 1% of the matches) mean a broken file, not a typo.
+_MAX_BAD_ODDS_ROWS = 5
+_BOM_AS_LATIN1 = "\u00ef\u00bb\u00bf"
+
+
+@dataclass
+class ParsedFile:
+    """One football-data file read into the canonical frames.
+
+    ``matches`` has ``schema.MATCH_COLUMNS`` plus ``row_hash`` (sha256 of the normalised row and its
+    odds, to tell unchanged from corrected rows), sorted by kickoff. ``row_numbers[i]`` is the line of
+    ``matches.iloc[i]`` in the file (header = line 1). ``odds`` is long, ``schema.ODDS_COLUMNS``.
+    """
+
+    path: Path
+    competition: str
+    season: str
+    matches: pd.DataFrame
+    odds: pd.DataFrame
+    row_numbers: np.ndarray
+    content_hash: str
+    encoding: str
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def row_hashes(self) -> np.ndarray:
+        return self.matches["row_hash"].to_numpy()
+
+
+def iter_csv_files(paths: str | Path | Iterable[str | Path]) -> list[Path]:
+    """Files to import: folders expand to their ``*.csv`` files (sorted); every path must exist."""
+    items = [paths] if isinstance(paths, (str, Path)) else list(paths)
+    out: list[Path] = []
+    seen: set[Path] = set()
+    for item in items:
+        p = Path(item)
+        if not p.exists():
+            raise IngestFileNotFoundError(p, message=f"no such file or folder: {p}")
+        if p.is_dir():
+            found = sorted(f for f in p.iterdir() if f.suffix.lower() == ".csv" and f.is_file())
+            if not found:
+                raise IngestError(p, None, None, f"folder {p} contains no .csv files")
+        else:
+            found = [p]
+        for f in found:
+            key = f.resolve()
+            if key not in seen:
+                seen.add(key)
+                out.append(f)
+    return out
+
+
+# ----------------------------------------------------------------------------------------------
+# Reading the raw table
+
+
+@dataclass
+class _Raw:
+    """A file split into records: text columns as strings, the numeric columns as one float array."""
+
+    text: str
+    header: list[str]
+    lines: np.ndarray  # line number of each record
+    empty: np.ndarray  # record holds nothing but separators / whitespace
+    records: list[list[str]] | None = None  # only for files with quotes (csv-module path)
+    strings: dict[int, pd.Series] = field(default_factory=dict)  # header position -> raw text, NaN blank
+    numbers: np.ndarray | None = None  # (records, numeric columns), NaN blank
+    invalid: np.ndarray | None = None  # numeric cells that are not finite numbers
+    _physical: list[str] | None = None
+
+    def source(self, record: int, col: int) -> str:
+        """The text of one cell as written in the file (for messages)."""
+        if self.records is not None:
+            fields = self.records[record + 1]
+        else:
+            if self._physical is None:
+                self._physical = self.text.split("\n")
+            fields = self._physical[int(self.lines[record]) - 1].split(",")
+        return fields[col] if col < len(fields) else ""
+
+
+def _decode(path: Path, data: bytes) -> tuple[str, str, list[str]]:
+    try:
+        text, encoding, notes = data.decode("utf-8-sig"), "utf-8", []
+    except UnicodeDecodeError:
+        text, encoding = data.decode("latin-1"), "latin-1"
+        notes = [f"{path.name}: not valid UTF-8, read as Latin-1"]
+        if text.startswith(_BOM_AS_LATIN1):
+            text = text[len(_BOM_AS_LATIN1):]
+    return text.replace("\r\n", "\n").replace("\r", "\n"), encoding, notes
+
+
+def _label(header: list[str], i: int) -> str:
+    return header[i] if i < len(header) and header[i] else f"field {i + 1}"
+
+
+def _check_field_counts(path: Path, header: list[str], fields: np.ndarray, blank: np.ndarray,
+                        lines: np.ndarray) -> None:
+    n_head = len(header)
+    bad = np.flatnonzero((fields != n_head) & ~blank)
+    if not bad.size:
+        return
+    k = bad[0]
+    got = int(fields[k])
+    non_blank = np.flatnonzero(~blank)
+    if got < n_head and k == non_blank[-1]:
+        raise IngestError(path, int(lines[k]), _label(header, got),
+                          f"file ends part-way through this row ({got} of {n_head} fields; truncated download?)")
+    column = _label(header, got) if got < n_head else f"field {n_head + 1}"
+    raise IngestError(path, int(lines[k]), column, f"row has {got} fields but the header has {n_head}")
+
+
+def _scan_unquoted(path: Path, text: str) -> _Raw:
+    """Header, line numbers and field counts of a file without quote characters, from byte positions."""
+    b = np.frombuffer(text.encode("utf-8"), dtype=np.uint8)
+    newline = np.flatnonzero(b == 10)
+    n_lines = len(newline) + (0 if len(b) and b[-1] == 10 else 1)
+    ends = np.append(newline, len(b))[:n_lines]  # each line ends before this byte
+
+    def per_line(mask: np.ndarray) -> np.ndarray:
+        total = np.concatenate(([0], np.cumsum(mask, dtype=np.int64)))
+        return np.diff(np.concatenate(([0], total[ends])))
+
+    commas = per_line(b == 44)
+    content = per_line((b != 44) & (b != 32) & (b != 9) & (b != 10))
+    header = [h.strip() for h in text[: newline[0] if len(newline) else len(text)].split(",")]
+    lines = np.arange(2, n_lines + 1)
+    fields, empty = commas[1:] + 1, content[1:] == 0
+    _check_field_counts(path, header, fields, empty & (commas[1:] == 0), lines)
+    return _Raw(text, header, lines, empty)
+
+
+def _read_cells(path: Path, raw: _Raw, text_cols: list[int], numeric_cols: list[int]) -> None:
+    """Fill ``raw.strings`` / ``raw.numbers``. Quote-free files go through the pandas C reader, twice
+    (text columns, then numbers straight into one float block), which beats one mixed read."""
+    n = len(raw.lines)
+    if raw.records is not None:
+        body = raw.records[1:]
+        width = len(raw.header)
+        frame = pd.DataFrame([r if len(r) == width else [""] * width for r in body],
+                             columns=list(range(width)), dtype=str) if body else None
+    else:
+        def read(use: list[int], dtype: type) -> pd.DataFrame:
+            return pd.read_csv(io.StringIO(raw.text), header=None, skiprows=1, names=list(range(len(raw.header))),
+                               usecols=use, dtype=dtype, keep_default_na=False, na_values=[""],
+                               skip_blank_lines=False, quoting=csv.QUOTE_NONE, engine="c")
+
+        frame = None
+        if n and text_cols:
+            frame = read(text_cols, str)
+        if n and numeric_cols:
+            try:
+                in_file_order = read(numeric_cols, np.float64).to_numpy(dtype=np.float64)
+                raw.numbers = in_file_order[:, np.argsort(np.argsort(numeric_cols))]
+                raw.invalid = np.isinf(raw.numbers)
+            except ValueError:  # a non-number somewhere: read those columns as text, find it below
+                extra = read(numeric_cols, str)
+                frame = extra if frame is None else pd.concat([frame, extra], axis=1)
+        if frame is not None and len(frame) != n:  # cannot happen for quote-free text; guards row numbers
+            raise IngestError(path, None, None, f"read {len(frame)} rows but found {n} lines")
+    for i in text_cols:
+        raw.strings[i] = frame[i] if frame is not None else pd.Series([], dtype=str)
+    if raw.numbers is None:
+        if frame is None:
+            raw.numbers, raw.invalid = np.empty((n, len(numeric_cols))), np.zeros((n, len(numeric_cols)), bool)
+        else:
+            raw.numbers, raw.invalid = _to_float(frame[numeric_cols] if numeric_cols else frame.iloc[:, :0])
+
+
+def _scan_quoted(path: Path, text: str) -> _Raw:
+    """Files with quote characters (never seen in football-data, but valid CSV): the csv module."""
+    reader = csv.reader(io.StringIO(text), strict=True)
+    records: list[list[str]] = []
+    starts: list[int] = []
+    prev = 0
+    try:
+        for rec in reader:
+            starts.append(prev + 1)
+            prev = reader.line_num
+            records.append(rec)
+    except csv.Error as exc:
+        row = prev + 1
+        physical = text.split("\n")
+        line = physical[row - 1] if row - 1 < len(physical) else ""
+        odd = [i for i, f in enumerate(line.split(",")) if f.count('"') % 2]
+        header = [h.strip() for h in records[0]] if records else []
+        column = _label(header, odd[0]) if odd else None
+        raise IngestError(path, row, column, f"malformed CSV ({exc}); unbalanced quotes?") from None
+    header = [h.strip() for h in records[0]]
+    body = records[1:]
+    fields = np.array([len(r) for r in body], dtype=np.int64)
+    empty = np.array([not any(f.strip() for f in r) for r in body], dtype=bool)
+    lines = np.array(starts[1:], dtype=np.int64)
+    _check_field_counts(path, header, fields, empty & (fields <= 1), lines)
+    return _Raw(text, header, lines, empty, records=records)
+
+
+# ----------------------------------------------------------------------------------------------
+# Value checks
+
+
+def _to_float(block: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """(values, invalid) of text cells: blanks become NaN; ``invalid`` marks cells that are not finite numbers."""
+    values = np.full(block.shape, np.nan)
+    invalid = np.zeros(block.shape, dtype=bool)
+    for j in range(block.shape[1]):  # per column; only for files holding a non-number somewhere
+        s = block.iloc[:, j].astype(str).str.strip()
+        empty = (s.isna() | (s == "")).to_numpy()
+        num = pd.to_numeric(s.where(~empty), errors="coerce").to_numpy(dtype=float)
+        invalid[:, j] = ~empty & ~np.isfinite(num)
+        values[:, j] = np.where(invalid[:, j], np.nan, num)
+    return values, invalid
+
+
+def _first(mask: np.ndarray) -> tuple[int, int] | None:
+    """(row, column) of the first True cell in file order."""
+    hits = np.argwhere(mask if mask.ndim == 2 else mask[:, None])
+    return (int(hits[0, 0]), int(hits[0, 1])) if len(hits) else None
+
+
+def _text(raw: _Raw, pos: dict[str, int], name: str) -> np.ndarray:
+    """A text column stripped of surrounding spaces, None for blanks (work done once per distinct value)."""
+    if name not in pos:
+        return np.full(len(raw.lines), None, dtype=object)
+    codes, uniques = pd.factorize(raw.strings[pos[name]].to_numpy(dtype=object, na_value=None))
+    stripped = np.array([str(u).strip() or None for u in uniques] + [None], dtype=object)
+    return stripped[codes]  # code -1 (blank) takes the trailing None
+
+
+def _result_codes(home: np.ndarray, away: np.ndarray) -> np.ndarray:
+    return np.where(home > away, "H", np.where(home < away, "A", "D"))
+
+
+def _check_result(path: Path, rows: np.ndarray, codes: np.ndarray, home: np.ndarray, away: np.ndarray,
+                  cols: tuple[str, str, str], label: str) -> None:
+    """One side only, unknown codes, codes without a score, codes contradicting the score."""
+    hcol, acol, rcol = cols
+    hit = _first(np.isnan(home) != np.isnan(away))
+    if hit:
+        r = hit[0]
+        missing = acol if np.isnan(away[r]) else hcol
+        raise IngestError(path, int(rows[r]), missing, f"{label} goals given for one side only")
+    given = ~pd.isna(codes)
+    hit = _first(given & ~((codes == "H") | (codes == "D") | (codes == "A")))
+    if hit:
+        raise IngestError(path, int(rows[hit[0]]), rcol, f"result code must be H, D or A, got '{codes[hit[0]]}'")
+    scored = ~np.isnan(home)
+    hit = _first(given & ~scored)
+    if hit:
+        raise IngestError(path, int(rows[hit[0]]), hcol, f"{label} result '{codes[hit[0]]}' given without goals")
+    hit = _first(given & scored & (codes != _result_codes(home, away).astype(object)))
+    if hit:
+        r = hit[0]
+        raise IngestError(path, int(rows[r]), rcol,
+                          f"{label} result '{codes[r]}' contradicts the score {int(home[r])}-{int(away[r])}")
+
+
+def _parse_kickoff(path: Path, rows: np.ndarray, date: np.ndarray, time: np.ndarray | None) -> np.ndarray:
+    """Day-first dates with 2- or 4-digit years (decided per value), plus hh:mm when a Time column exists."""
+    codes, uniques = pd.factorize(date)
+    days = pd.Series(uniques, dtype=str)
+    day = pd.to_datetime(days, format="%d/%m/%Y", errors="coerce").fillna(
+        pd.to_datetime(days, format="%d/%m/%y", errors="coerce"))  # %y: 69-99 -> 19xx, 00-68 -> 20xx
+    hit = _first(day.isna().to_numpy()[codes])
+    if hit:
+        raise IngestError(path, int(rows[hit[0]]), "Date",
+                          f"unrecognised date '{date[hit[0]]}' (expected a day-first dd/mm/yy or dd/mm/yyyy)")
+    kickoff = day.to_numpy().astype("datetime64[ns]")[codes]
+    if time is not None:
+        codes, uniques = pd.factorize(np.where(pd.isna(time), "00:00", time))
+        clocks = pd.Series(uniques, dtype=str)
+        clock = pd.to_datetime(clocks, format="%H:%M", errors="coerce").fillna(
+            pd.to_datetime(clocks, format="%H:%M:%S", errors="coerce"))
+        hit = _first(clock.isna().to_numpy()[codes])
+        if hit:
+            raise IngestError(path, int(rows[hit[0]]), "Time",
+                              f"unrecognised kick-off time '{time[hit[0]]}' (expected hh:mm)")
+        kickoff = kickoff + (clock - pd.Timestamp("1900-01-01")).to_numpy().astype("timedelta64[ns]")[codes]
+    return kickoff
+
+
+def _season_code(start: int) -> str:
+    return f"{start % 100:02d}{(start + 1) % 100:02d}"
+
+
+def _row_hashes(texts: list[np.ndarray], numbers: np.ndarray, odds_values: np.ndarray,
+                odds_labels: list[str]) -> list[str]:
+    """sha256 per match of its text fields, numbers and prices: equal content gives an equal hash.
+
+    Numbers enter as little-endian float64 bytes (one NaN pattern for blanks) after the file's odds
+    column labels; odds columns that are blank throughout a file are not part of it.
+    """
+    text = texts[0].astype(object)
+    for part in texts[1:]:
+        text = text + "|" + np.where(pd.isna(part), "", part).astype(object)
+    present = ~np.isnan(odds_values).all(axis=0)
+    block = np.column_stack([numbers, odds_values[:, present]]).astype("<f8")
+    block[np.isnan(block)] = np.nan
+    labels = ("\x00" + "|".join(np.array(odds_labels, dtype=object)[present]) + "\x00").encode("utf-8")
+    blob = np.ascontiguousarray(block)
+    return [hashlib.sha256(t.encode("utf-8") + labels + row.tobytes()).hexdigest()
+            for t, row in zip(text, blob, strict=True)]
+
+
+# ----------------------------------------------------------------------------------------------
+# The parser
+
+
+def _classify_header(path: Path, header: list[str]) -> tuple[dict[str, int], list[tuple[int, str, OddsColumn]],
+                                                             list[str]]:
+    pos: dict[str, int] = {}
+    odds_cols: list[tuple[int, str, OddsColumn]] = []
+    unknown: list[str] = []
+    for i, name in enumerate(header):
+        if not name or name.startswith("Unnamed"):
+            continue
+        if name in pos:
+            raise IngestError(path, 1, name, "column appears twice in the header")
+        kind = classify_odds_column(name)
+        if kind is not None:
+            odds_cols.append((i, name, kind))
+        elif name in _TEXT_COLUMNS or name in _GOAL_COLUMNS or name in _STAT_COLUMNS:
+            pass
+        elif name not in _KNOWN_UNUSED and not is_asian_handicap_column(name):
+            unknown.append(name)
+            continue
+        else:
+            continue
+        pos[name] = i
+    for name in REQUIRED_COLUMNS:
+        if name not in pos:
+            raise IngestError(path, 1, name, "required column is missing")
+    # Same prices in a canonical order, whatever the column order of the file.
+    odds_cols.sort(key=lambda c: (c[2].market, c[2].is_closing, c[2].bookmaker, "HDAoverunder".index(c[2].selection)))
+    return pos, odds_cols, unknown
+
+
+def parse_file(path: str | Path, *, bad_odds: Literal["warn", "raise"] = "warn") -> ParsedFile:
+    """Read and validate one football-data.co.uk CSV file.
+
+    Raises ``IngestError`` (file, line, column) on anything that makes the file untrustworthy:
+    malformed CSV, missing columns, unknown dates, impossible scores or results, duplicate matches,
+    a file cut off mid-row, a file whose name says another league or season than its content.
+    Invalid single prices are dropped with a warning unless ``bad_odds="raise"``.
+    """
+    if bad_odds not in ("warn", "raise"):
+        raise ValueError(f"bad_odds must be 'warn' or 'raise', got {bad_odds!r}")
+    path = Path(path)
+    if not path.exists():
+        raise IngestFileNotFoundError(path, message=f"no such file: {path}")
+    if not path.is_file():
+        raise IngestError(path, None, None, f"{path} is not a file")
+    data = path.read_bytes()
+    content_hash = hashlib.sha256(data).hexdigest()
+    text, encoding, warnings = _decode(path, data)
+    if not text.strip():
+        raise IngestError(path, None, None, "file is empty")
+    raw = _scan_quoted(path, text) if '"' in text else _scan_unquoted(path, text)
+    pos, odds_cols, unknown = _classify_header(path, raw.header)
+    if unknown:
+        warnings.append(f"{path.name}: ignored unrecognised columns {', '.join(unknown)}")
+    int_names = [c for c in list(_GOAL_COLUMNS) + list(_STAT_COLUMNS) if c in pos]
+    numeric_cols = [pos[c] for c in int_names] + [i for i, _, _ in odds_cols]
+    _read_cells(path, raw, [pos[c] for c in _TEXT_COLUMNS if c in pos], numeric_cols)
+
+    # --- rows that hold a match
+    home, away, date = (_text(raw, pos, c) for c in ("HomeTeam", "AwayTeam", "Date"))
+    no_identity = pd.isna(home) & pd.isna(away) & pd.isna(date)
+    stray = no_identity & ~raw.empty
+    if stray.any():
+        warnings.append(f"{path.name}: skipped {int(stray.sum())} row(s) without teams or date "
+                        f"(rows {', '.join(map(str, raw.lines[stray][:5]))})")
+    record = np.flatnonzero(~no_identity)  # positions in the raw records
+    if not record.size:
+        raise IngestError(path, None, None, "file has a header but no match rows")
+    n = len(record)
+    rows = raw.lines[record]
+    home, away, date = home[record], away[record], date[record]
+    div, time, ftr, htr, referee = (_text(raw, pos, c)[record] for c in ("Div", "Time", "FTR", "HTR", "Referee"))
+    numbers, invalid = raw.numbers[record], raw.invalid[record]
+
+    for col, values in (("HomeTeam", home), ("AwayTeam", away), ("Date", date), ("Div", div)):
+        hit = _first(pd.isna(values))
+        if hit:
+            raise IngestError(path, int(rows[hit[0]]), col, f"{col} is empty")
+    hit = _first(div != div[0])
+    if hit:
+        raise IngestError(path, int(rows[hit[0]]), "Div", f"file mixes divisions: '{div[hit[0]]}' after '{div[0]}'")
+    competition = str(div[0])
+    hit = _first(home == away)
+    if hit:
+        raise IngestError(path, int(rows[hit[0]]), "AwayTeam", f"home and away team are the same ('{home[hit[0]]}')")
+    kickoff = _parse_kickoff(path, rows, date, time if "Time" in pos else None)
+
+    # --- goals and statistics: non-negative integers (possibly written as 6.0) or blank
+    k = len(int_names)
+    int_vals = numbers[:, :k]
+    with np.errstate(invalid="ignore"):
+        int_bad = invalid[:, :k] | (~np.isnan(int_vals) & ((int_vals < 0) | (int_vals != np.floor(int_vals))))
+    hit = _first(int_bad)
+    if hit:
+        r, j = hit
+        name = int_names[j]
+        raise IngestError(path, int(rows[r]), name, f"{_WHAT[name]} must be a non-negative integer, "
+                                                    f"got '{raw.source(record[r], pos[name]).strip()}'")
+    nan = np.full(n, np.nan)
+    ints = {name: int_vals[:, j] for j, name in enumerate(int_names)}
+    hg, ag = ints["FTHG"], ints["FTAG"]
+    if "FTR" not in pos and (~np.isnan(hg) | ~np.isnan(ag)).any():
+        raise IngestError(path, 1, "FTR", "required column is missing (the file has full-time goals)")
+    _check_result(path, rows, ftr, hg, ag, ("FTHG", "FTAG", "FTR"), "full-time")
+    hthg, htag = ints.get("HTHG", nan), ints.get("HTAG", nan)
+    _check_result(path, rows, htr, hthg, htag, ("HTHG", "HTAG", "HTR"), "half-time")
+    hit = _first(~np.isnan(hthg) & np.isnan(hg))
+    if hit:
+        raise IngestError(path, int(rows[hit[0]]), "FTHG", "half-time score given without a full-time score")
+    for ht, ft, col in ((hthg, hg, "HTHG"), (htag, ag, "HTAG")):
+        hit = _first(ht > ft)
+        if hit:
+            r = hit[0]
+            raise IngestError(path, int(rows[r]), col,
+                              f"half-time goals ({int(ht[r])}) exceed full-time goals ({int(ft[r])})")
+
+    # --- one row per match: home, away and date identify it
+    day = kickoff.astype("datetime64[D]")
+    team_codes, _ = pd.factorize(np.concatenate([home, away]))
+    day_num = day.astype(np.int64)
+    key = (team_codes[:n].astype(np.int64) * (n + 1) + team_codes[n:]) * 100_000 + (day_num - day_num.min())
+    _, first_pos, inverse = np.unique(key, return_index=True, return_inverse=True)
+    hit = _first(np.arange(n) != first_pos[inverse])
+    if hit:
+        r = hit[0]
+        raise IngestError(path, int(rows[r]), "HomeTeam", f"duplicate match {home[r]} v {away[r]} on {day[r]} "
+                                                          f"(first at row {rows[first_pos[inverse[r]]]})")
+
+    # --- season: from the dates, checked against the file name
+    first_idx = int(np.argmin(kickoff))
+    first_day = pd.Timestamp(kickoff[first_idx])
+    start = first_day.year if first_day.month >= 7 else first_day.year - 1
+    season = _season_code(start)
+    hit = _first(kickoff >= np.datetime64(f"{start + 1}-09-01"))
+    if hit:
+        raise IngestError(path, int(rows[hit[0]]), "Date",
+                          f"{day[hit[0]]} lies outside season {season}, which starts {day[first_idx]}: "
+                          "the file mixes seasons")
+    named = _FILE_NAME.match(path.name)
+    if named:
+        if named["div"].upper() != competition.upper():
+            raise IngestError(path, int(rows[0]), "Div",
+                              f"file name says league {named['div']} but the rows are {competition}")
+        if named["season"] != season:
+            raise IngestError(path, int(rows[first_idx]), "Date",
+                              f"file name says season {named['season']} but the matches start "
+                              f"{day[first_idx]}, i.e. season {season}")
+
+    # --- odds
+    odds_vals = numbers[:, k:]
+    with np.errstate(invalid="ignore"):
+        odds_bad = invalid[:, k:] | (odds_vals <= 1.0)
+    if odds_bad.any():
+        n_bad = int(odds_bad.any(axis=1).sum())
+        limit = max(_MAX_BAD_ODDS_ROWS, n // 100)
+        if bad_odds == "raise" or n_bad > limit:
+            r, j = _first(odds_bad)
+            i, name, _ = odds_cols[j]
+            many = f" ({n_bad} rows have invalid prices)" if n_bad > limit else ""
+            raise IngestError(path, int(rows[r]), name, f"odds must be a decimal price above 1.0, "
+                                                        f"got '{raw.source(record[r], i).strip()}'{many}")
+        for r, j in np.argwhere(odds_bad):
+            i, name, _ = odds_cols[j]
+            warnings.append(f"{path.name}, row {rows[r]}, column {name}: ignored invalid price "
+                            f"'{raw.source(record[r], i).strip()}'")
+        odds_vals = np.where(odds_bad, np.nan, odds_vals)
+    _warn_missing_odds(path, warnings, odds_cols, odds_vals, ~np.isnan(hg), rows)
+
+    # --- assemble, sorted by kickoff
+    o = np.argsort(kickoff, kind="stable")
+    comp_col, season_col = np.full(n, competition, dtype=object), np.full(n, season, dtype=object)
+    columns: dict[str, np.ndarray] = {
+        "competition": comp_col, "season": season_col, "kickoff": kickoff[o], "home_team": home[o],
+        "away_team": away[o],
+    }
+    for src, dst in _GOAL_COLUMNS.items():
+        columns[dst] = ints.get(src, nan)[o]
+    columns["result"] = ftr[o]
+    for src, dst in _STAT_COLUMNS.items():
+        columns[dst] = ints.get(src, nan)[o]
+    columns["referee"] = referee[o]
+    odds_vals = odds_vals[o]
+    kinds = [c for _, _, c in odds_cols]
+    labels = [f"{c.bookmaker}/{c.market}/{c.selection}/{'close' if c.is_closing else 'open'}" for c in kinds]
+    stacked = np.column_stack([columns[c] for c in RESULT_COLUMNS + STAT_COLUMNS])
+    texts = [comp_col, season_col, np.datetime_as_string(columns["kickoff"], unit="m"), columns["home_team"],
+             columns["away_team"], columns["result"], columns["referee"]]
+    columns["row_hash"] = np.array(_row_hashes(texts, stacked, odds_vals, labels), dtype=object)
+    for col in ("result", "referee"):  # object dtype keeps None (not NaN) for a missing value, as in schema.py
+        columns[col] = pd.Series(columns[col], dtype=object)
+    matches = pd.DataFrame({c: columns[c] for c in MATCH_COLUMNS + ["row_hash"]})
+
+    r, j = np.nonzero(~np.isnan(odds_vals))
+    long = {
+        "competition": comp_col[r], "season": season_col[r], "kickoff": columns["kickoff"][r],
+        "home_team": home[o][r], "away_team": away[o][r],
+        "bookmaker": np.array([c.bookmaker for c in kinds], dtype=object)[j],
+        "market": np.array([c.market for c in kinds], dtype=object)[j],
+        "selection": np.array([c.selection for c in kinds], dtype=object)[j],
+        "price": odds_vals[r, j],
+        "is_closing": np.array([c.is_closing for c in kinds], dtype=bool)[j],
+    }
+    odds = pd.DataFrame({c: long[c] for c in ODDS_COLUMNS})
+    return ParsedFile(path=path, competition=competition, season=season, matches=matches, odds=odds,
+                      row_numbers=rows[o], content_hash=content_hash, encoding=encoding, warnings=warnings)
+
+
+def _warn_missing_odds(path: Path, warnings: list[str], odds_cols: list[tuple[int, str, OddsColumn]],
+                       values: np.ndarray, played: np.ndarray, rows: np.ndarray) -> None:
+    """One warning per bookmaker, market and timing whose prices are blank for some matches.
+
+    Closing prices are only expected for matches already played.
+    """
+    groups: dict[tuple[str, str, bool], list[int]] = {}
+    for j, (_, _, kind) in enumerate(odds_cols):
+        groups.setdefault((kind.bookmaker, kind.market, kind.is_closing), []).append(j)
+    for (book, market, closing), cols in groups.items():
+        block = values[:, cols]
+        if np.isnan(block).all():
+            continue
+        expected = played if closing else np.ones(len(rows), dtype=bool)
+        missing = np.isnan(block).any(axis=1) & expected
+        if missing.any():
+            names = ", ".join(odds_cols[j][1] for j in cols)
+            shown = ", ".join(map(str, rows[missing][:5])) + (", ..." if missing.sum() > 5 else "")
+            warnings.append(f"{path.name}: {book} {market} {'closing' if closing else 'pre-closing'} prices "
+                            f"({names}) missing for {int(missing.sum())} match(es) (rows {shown})")

@@ -1,0 +1,191 @@
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from formguide.core.betting import simulate_bets
+
+# Five events, three outcomes. Expected choices (edge = p * odds - 1):
+#  e0 day 1: edges (.25, -.1, -.2)  -> back outcome 0 @ 2.5, home win  -> won
+#  e1 day 1: edges (0, -.04, .2)    -> back outcome 2 @ 2.4, draw      -> lost
+#  e2 day 2: edges (-.2, .2, .1)    -> back outcome 1 @ 3.0, draw      -> won
+#  e3 day 2: all edges negative     -> no bet
+#  e4 day 2: value side has no price (NaN) -> no bet
+PROBS = np.array(
+    [
+        [0.5, 0.3, 0.2],
+        [0.2, 0.3, 0.5],
+        [0.4, 0.4, 0.2],
+        [0.6, 0.25, 0.15],
+        [0.7, 0.2, 0.1],
+    ]
+)
+ODDS = np.array(
+    [
+        [2.5, 3.0, 4.0],
+        [5.0, 3.2, 2.4],
+        [2.0, 3.0, 5.5],
+        [1.5, 3.5, 6.0],
+        [np.nan, 4.0, 9.0],
+    ]
+)
+OUTCOME = np.array([0, 1, 1, 0, 0])
+DATES = pd.to_datetime(
+    ["2024-01-01 12:30", "2024-01-01 20:00", "2024-01-02 15:00", "2024-01-02 15:00", "2024-01-02 17:30"]
+).to_numpy()
+
+
+def test_flat_three_bets():
+    r = simulate_bets(PROBS, ODDS, OUTCOME, DATES, staking="flat", bankroll=100.0)
+    assert r.n_events == 5 and r.n_bets == 3
+    assert r.bet_row.tolist() == [0, 1, 2]
+    assert r.bet_outcome.tolist() == [0, 2, 1]
+    assert r.bet_won.tolist() == [True, False, True]
+    np.testing.assert_allclose(r.bet_edge, [0.25, 0.2, 0.2])
+    assert r.staked == pytest.approx(3.0)
+    assert r.profit == pytest.approx(1.5 - 1.0 + 2.0)
+    assert r.roi == pytest.approx(2.5 / 3) and r.yield_ == r.roi
+    np.testing.assert_allclose(r.bankroll, [101.5, 100.5, 102.5])
+    assert r.final_bankroll == pytest.approx(102.5)
+    assert r.bankroll_growth == pytest.approx(0.025)
+    assert r.max_drawdown == pytest.approx(1.0 / 101.5)
+
+
+def test_flat_min_edge():
+    r = simulate_bets(PROBS, ODDS, OUTCOME, DATES, min_edge=0.21)
+    assert r.bet_row.tolist() == [0]
+    assert r.profit == pytest.approx(1.5)
+    assert r.max_drawdown == 0.0
+    assert simulate_bets(PROBS, ODDS, OUTCOME, DATES, min_edge=0.25).bet_row.tolist() == [0]  # inclusive
+    assert simulate_bets(PROBS, ODDS, OUTCOME, DATES, min_edge=-1.0).n_bets == 3  # edges must still be > 0
+
+
+def test_kelly_three_bets_same_day_uses_start_bankroll():
+    r = simulate_bets(PROBS, ODDS, OUTCOME, DATES, staking="kelly", fraction=0.5, cap=None, bankroll=100.0)
+    # day 1 starts at 100: e0 f = .5 * .25/1.5, e1 f = .5 * .2/1.4 (not resized by e0's win)
+    s0, s1 = 100 * 0.5 * 0.25 / 1.5, 100 * 0.5 * 0.2 / 1.4
+    day2 = 100 + 1.5 * s0 - s1
+    s2 = day2 * 0.5 * 0.2 / 2.0
+    np.testing.assert_allclose(r.bet_stake, [s0, s1, s2])
+    np.testing.assert_allclose(r.bet_profit, [1.5 * s0, -s1, 2.0 * s2])
+    np.testing.assert_allclose(r.bankroll, [100 + 1.5 * s0, day2, day2 + 2.0 * s2])
+    assert r.final_bankroll == pytest.approx(day2 + 2 * s2)  # 115.892857...
+    assert r.final_bankroll == pytest.approx(115.89285714285714)
+    assert r.staked == pytest.approx(s0 + s1 + s2)
+    assert r.roi == pytest.approx((1.5 * s0 - s1 + 2 * s2) / (s0 + s1 + s2))
+    assert r.bankroll_growth == pytest.approx(r.final_bankroll / 100 - 1)
+    peak = 100 + 1.5 * s0
+    assert r.max_drawdown == pytest.approx((peak - day2) / peak)  # 0.0634920...
+
+
+def test_kelly_cap():
+    r = simulate_bets(PROBS, ODDS, OUTCOME, DATES, staking="kelly", fraction=0.5, cap=0.06)
+    # e0 (.0833) and e1 (.0714) hit the 6% cap; e2 (.05) does not
+    np.testing.assert_allclose(r.bet_stake, [6.0, 6.0, 0.05 * 103.0])
+    np.testing.assert_allclose(r.bankroll, [109.0, 103.0, 103.0 + 2 * 5.15])
+    assert r.max_drawdown == pytest.approx(6.0 / 109.0)
+
+
+def test_kelly_day_exposure_never_exceeds_bankroll():
+    n = 8
+    probs = np.tile([0.9, 0.1], (n, 1))
+    odds = np.tile([3.0, 10.0], (n, 1))
+    r = simulate_bets(
+        probs, odds, np.ones(n, dtype=int), np.zeros(n, dtype=int), staking="kelly", fraction=1.0, cap=None
+    )
+    assert r.staked == pytest.approx(100.0)
+    assert r.final_bankroll == pytest.approx(0.0)
+    assert r.max_drawdown == pytest.approx(1.0)
+
+
+def test_order_independent_and_rows_map_back():
+    perm = np.array([4, 2, 0, 3, 1])
+    a = simulate_bets(PROBS, ODDS, OUTCOME, DATES, staking="kelly", fraction=0.5)
+    b = simulate_bets(PROBS[perm], ODDS[perm], OUTCOME[perm], DATES[perm], staking="kelly", fraction=0.5)
+    assert perm[b.bet_row].tolist() == a.bet_row.tolist()
+    np.testing.assert_allclose(b.bankroll, a.bankroll)
+    assert b.max_drawdown == pytest.approx(a.max_drawdown)
+
+
+def test_no_bets_and_missing_forecasts():
+    probs = PROBS.copy()
+    probs[[0, 1, 2]] = np.nan  # no forecast for the value events
+    r = simulate_bets(probs, ODDS, OUTCOME, DATES)
+    assert r.n_bets == 0 and r.staked == 0.0 and r.profit == 0.0
+    assert math.isnan(r.roi)
+    assert r.final_bankroll == 100.0 and r.max_drawdown == 0.0
+    assert r.bankroll.shape == (0,)
+
+
+def test_outputs_for_reports():
+    r = simulate_bets(PROBS, ODDS, OUTCOME, pd.Series(DATES).dt.strftime("%Y-%m-%d %H:%M").tolist())
+    d = r.to_dict()
+    assert {
+        "bets",
+        "staked",
+        "profit",
+        "roi",
+        "yield",
+        "max_drawdown",
+        "final_bankroll",
+        "bankroll_growth",
+    } <= set(d)
+    assert d["bets"] == 3 and d["yield"] == pytest.approx(2.5 / 3)
+    frame = r.bets_frame()
+    assert list(frame.columns) == [
+        "row",
+        "date",
+        "outcome",
+        "prob",
+        "odds",
+        "edge",
+        "stake",
+        "won",
+        "profit",
+        "bankroll",
+    ]
+    assert frame["date"].astype(str).tolist() == ["2024-01-01", "2024-01-01", "2024-01-02"]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"odds": ODDS[:, :2]}, "does not match"),
+        ({"odds": np.where(ODDS == 2.0, 1.0, ODDS)}, "row 2, column 0"),
+        ({"staking": "martingale"}, "unknown staking"),
+        ({"bankroll": 0.0}, "bankroll"),
+        ({"outcome": np.array([0, 1, 1, 0, 3])}, "outcome row 4"),
+        ({"dates": DATES[:4]}, "5 entries"),
+        ({"dates": np.array(["2024-01-01", None, "x", "y", "z"], dtype=object)}, "dates"),
+        ({"probs": PROBS * 1.1}, "probs row 0"),
+    ],
+)
+def test_errors(kwargs, match):
+    args = {"probs": PROBS, "odds": ODDS, "outcome": OUTCOME, "dates": DATES, **kwargs}
+    with pytest.raises(ValueError, match=match):
+        simulate_bets(**args)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(1, 40), st.integers(0, 2**32 - 1), st.sampled_from(["flat", "kelly"]))
+def test_bankroll_accounting(n, seed, staking):
+    rng = np.random.default_rng(seed)
+    probs = rng.dirichlet([2, 1.5, 2], size=n)
+    odds = 1 / rng.dirichlet([2, 1.5, 2], size=n) * rng.uniform(0.9, 1.1, size=(n, 1))
+    odds = np.maximum(odds, 1.01)
+    y = rng.integers(0, 3, size=n)
+    days = rng.integers(0, 6, size=n)
+    r = simulate_bets(probs, odds, y, days, staking=staking, fraction=0.5, cap=0.2)
+    assert r.n_bets <= n
+    assert r.final_bankroll == pytest.approx(100.0 + r.profit)
+    assert np.all(np.diff(r.bet_date) >= 0)
+    assert 0.0 <= r.max_drawdown <= (1.0 if staking == "kelly" else np.inf)
+    if r.n_bets:
+        assert np.all(r.bet_edge > 0)
+        np.testing.assert_allclose(np.diff(np.concatenate(([100.0], r.bankroll))), r.bet_profit, atol=1e-9)
+    if staking == "kelly":
+        assert np.all(r.bankroll >= -1e-9)
+        assert np.all(r.bet_stake <= 0.2 * np.concatenate(([100.0], r.bankroll))[:-1].max() + 1e-9)
