@@ -29,7 +29,7 @@ models_app = typer.Typer(help="The model registry: list, show, promote, export a
 runs_app = typer.Typer(help="Training run history (failures included).", no_args_is_help=True)
 app.add_typer(models_app, name="models")
 app.add_typer(runs_app, name="runs")
-console = Console()
+console = Console(width=None if sys.stdout.isatty() else 160)
 err = Console(stderr=True)
 
 DbOpt = Annotated[str | None, typer.Option("--db", envvar="FORMGUIDE_DB_URL",

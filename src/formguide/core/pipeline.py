@@ -11,7 +11,6 @@ predict:  the champion (refitted as of the date when it had seen later data), th
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -22,7 +21,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Engine, delete, select
+from sqlalchemy import Engine, delete, insert, select
 
 from formguide.core import registry
 from formguide.core.betting import simulate_bets
@@ -30,7 +29,6 @@ from formguide.core.errors import DataValidationError, ModelNotFoundError
 from formguide.core.evaluation import base_rates, day_numbers, fingerprint_frame, walk_forward
 from formguide.core.metrics import summarise
 from formguide.core.sport import Sport
-from formguide.core.store.bulk import bulk_insert
 from formguide.core.store.db import session_scope
 from formguide.core.store.models import FeatureSetRecord, Prediction
 
@@ -321,9 +319,12 @@ def store_features(session, sport: str, fs, event_ids: np.ndarray, X: pd.DataFra
     values = X.astype(float).to_numpy()
     cols = list(X.columns)
     now = datetime.now()
-    rows = [(rec.id, eid, json.dumps({c: (None if np.isnan(v) else float(v)) for c, v in zip(cols, row, strict=True)}),
-             now) for eid, row in zip(ids, values, strict=True)]
-    return bulk_insert(session, "feature_values", ["feature_set_id", "event_id", "values", "computed_at"], rows)
+    rows = [{"feature_set_id": rec.id, "event_id": eid, "computed_at": now,
+             "values": {c: (None if np.isnan(v) else float(v)) for c, v in zip(cols, row, strict=True)}}
+            for eid, row in zip(ids, values.tolist(), strict=True)]
+    if rows:
+        session.execute(insert(FeatureValue), rows)
+    return len(rows)
 
 
 # --------------------------------------------------------------------------------------------------

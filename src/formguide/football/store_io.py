@@ -17,7 +17,7 @@ import pandas as pd
 from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session
 
-from formguide.core.errors import FormguideError, IngestError
+from formguide.core.errors import FormguideError
 from formguide.core.sport import FileReport, IngestReport
 from formguide.core.store.bulk import bulk_insert
 from formguide.core.store.db import session_scope

@@ -37,12 +37,14 @@ class DixonColesEstimator:
     xi = 0.0018 and 4 years the oldest match kept still weighs 7% and the fit stays fast. Teams never
     seen (promoted sides in their first match) get average ratings worsened by ``promoted_penalty``
     (about 0.2 on the log scale is what promoted big-five sides averaged in their first season).
+    A small ridge ``l2`` keeps ratings finite for a side that has not scored yet in its first weeks.
     """
 
     model_type = "dixon-coles"
 
     def __init__(self, xi: float = 0.0018, rho: bool = True, max_goals: int = 10, max_age_days: int | None = 1460,
-                 promoted_penalty: float = 0.2) -> None:
+                 promoted_penalty: float = 0.2, l2: float = 0.5) -> None:
+        self.l2 = l2
         self.xi = xi
         self.rho = rho
         self.max_goals = max_goals
@@ -51,7 +53,7 @@ class DixonColesEstimator:
 
     def get_params(self) -> dict[str, Any]:
         return {"xi": self.xi, "rho": self.rho, "max_goals": self.max_goals, "max_age_days": self.max_age_days,
-                "promoted_penalty": self.promoted_penalty}
+                "promoted_penalty": self.promoted_penalty, "l2": self.l2}
 
     def fit(self, frame: pd.DataFrame, X: pd.DataFrame | None = None) -> DixonColesEstimator:
         played = _played(frame)
@@ -61,7 +63,7 @@ class DixonColesEstimator:
         if self.max_age_days is not None:
             played = played[played["kickoff"] >= ref - pd.Timedelta(days=self.max_age_days)]
         model = DixonColesModel(xi=self.xi, rho=self.rho, max_goals=self.max_goals, ref_date=ref, unknown="average",
-                                promoted_penalty=self.promoted_penalty)
+                                promoted_penalty=self.promoted_penalty, l2=self.l2)
         model.fit(played["home_team"].to_numpy(), played["away_team"].to_numpy(),
                   played["home_goals"].to_numpy(), played["away_goals"].to_numpy(), played["kickoff"].to_numpy())
         self.model_ = model
