@@ -25,6 +25,7 @@ import io
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
@@ -72,14 +73,18 @@ class ParsedFile:
 
     ``matches`` has ``schema.MATCH_COLUMNS`` plus ``row_hash`` (sha256 of the normalised row and its
     odds, to tell unchanged from corrected rows), sorted by kickoff. ``row_numbers[i]`` is the line of
-    ``matches.iloc[i]`` in the file (header = line 1). ``odds`` is long, ``schema.ODDS_COLUMNS``.
+    ``matches.iloc[i]`` in the file (header = line 1). Prices are kept wide and compact,
+    ``odds_prices[i, j]`` being the price of kind ``odds_kinds[j]`` for ``matches.iloc[i]`` (NaN: none),
+    so that a file crosses a process boundary cheaply; ``odds`` is the long frame
+    (``schema.ODDS_COLUMNS``, one row per price), built on first use.
     """
 
     path: Path
     competition: str
     season: str
     matches: pd.DataFrame
-    odds: pd.DataFrame
+    odds_prices: np.ndarray
+    odds_kinds: list[OddsColumn]
     row_numbers: np.ndarray
     content_hash: str
     encoding: str
@@ -88,6 +93,24 @@ class ParsedFile:
     @property
     def row_hashes(self) -> np.ndarray:
         return self.matches["row_hash"].to_numpy()
+
+    @cached_property
+    def odds(self) -> pd.DataFrame:
+        return _long_odds(self.matches, self.odds_prices, self.odds_kinds)
+
+
+def _long_odds(matches: pd.DataFrame, prices: np.ndarray, kinds: list[OddsColumn]) -> pd.DataFrame:
+    """One row per price present, in match order then the file's canonical column order."""
+    r, j = np.nonzero(~np.isnan(prices))
+    long = {c: matches[c].to_numpy()[r] for c in ("competition", "season", "kickoff", "home_team", "away_team")}
+    long.update({
+        "bookmaker": np.array([c.bookmaker for c in kinds], dtype=object)[j],
+        "market": np.array([c.market for c in kinds], dtype=object)[j],
+        "selection": np.array([c.selection for c in kinds], dtype=object)[j],
+        "price": prices[r, j],
+        "is_closing": np.array([c.is_closing for c in kinds], dtype=bool)[j],
+    })
+    return pd.DataFrame({c: long[c] for c in ODDS_COLUMNS})
 
 
 def iter_csv_files(paths: str | Path | Iterable[str | Path]) -> list[Path]:
@@ -560,19 +583,9 @@ def parse_file(path: str | Path, *, bad_odds: Literal["warn", "raise"] = "warn")
         columns[col] = pd.Series(columns[col], dtype=object)
     matches = pd.DataFrame({c: columns[c] for c in MATCH_COLUMNS + ["row_hash"]})
 
-    r, j = np.nonzero(~np.isnan(odds_vals))
-    long = {
-        "competition": comp_col[r], "season": season_col[r], "kickoff": columns["kickoff"][r],
-        "home_team": home[o][r], "away_team": away[o][r],
-        "bookmaker": np.array([c.bookmaker for c in kinds], dtype=object)[j],
-        "market": np.array([c.market for c in kinds], dtype=object)[j],
-        "selection": np.array([c.selection for c in kinds], dtype=object)[j],
-        "price": odds_vals[r, j],
-        "is_closing": np.array([c.is_closing for c in kinds], dtype=bool)[j],
-    }
-    odds = pd.DataFrame({c: long[c] for c in ODDS_COLUMNS})
-    return ParsedFile(path=path, competition=competition, season=season, matches=matches, odds=odds,
-                      row_numbers=rows[o], content_hash=content_hash, encoding=encoding, warnings=warnings)
+    return ParsedFile(path=path, competition=competition, season=season, matches=matches, odds_prices=odds_vals,
+                      odds_kinds=kinds, row_numbers=rows[o], content_hash=content_hash, encoding=encoding,
+                      warnings=warnings)
 
 
 def _warn_missing_odds(path: Path, warnings: list[str], odds_cols: list[tuple[int, str, OddsColumn]],

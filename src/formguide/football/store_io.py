@@ -1,41 +1,53 @@
 """Football <-> store: write parsed football-data files idempotently, read the canonical frame back.
 
-Each file is one transaction. A match is identified by competition, season, date, home and away team
-(``events.external_key``); its ``row_hash`` (result, statistics and odds of the source row) tells an
-unchanged row from a corrected one. Unchanged rows are not touched; corrected rows are rewritten.
+Each file is one transaction, its ``imports`` record included. A match is identified by
+competition, season, date, home and away team (``events.external_key``); its ``row_hash`` (result,
+statistics and odds of the source row) tells an unchanged row from a corrected one. Unchanged rows
+are not touched; corrected rows are rewritten (their result and odds replaced).
+
+Speed: a full football-data history is about 60,000 matches and 3.3 million prices. Files are
+parsed in a worker process while the previous one is written, and every per-row step of the write
+is an array operation (``core.store.bulk``): prices go in as three numbers per row (event, odds type,
+price), the strings of an odds type stored once in ``odds_types``.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, delete, select, update
 from sqlalchemy.orm import Session
 
-from formguide.core.errors import FormguideError
+from formguide.core.errors import FormguideError, IngestError
 from formguide.core.sport import FileReport, IngestReport
-from formguide.core.store.bulk import bulk_insert
+from formguide.core.store.bulk import bulk_insert_columns
 from formguide.core.store.db import session_scope
 from formguide.core.store.models import (
     Competition,
     Event,
     ImportRecord,
     Odds,
+    OddsType,
     Result,
     Season,
     Team,
     TeamAlias,
 )
 from formguide.football import schema
+from formguide.football.odds import OddsColumn
 from formguide.football.parse import ParsedFile, attach_wide_odds, iter_csv_files, parse_file
 
 SPORT = "football"
 SOURCE = "football-data"
+#: Ids per ``IN (...)`` list, well inside SQLite's bound-parameter limit.
+_IN_CHUNK = 5_000
 
 
 def _external_keys(matches: pd.DataFrame) -> list[str]:
@@ -54,15 +66,17 @@ def _resolve_teams(session: Session, names: Sequence[str]) -> tuple[dict[str, in
     ).all()
     ids = {alias: team_id for alias, team_id in rows}
     new = [n for n in wanted if n not in ids]
-    for name in new:
-        team = session.scalars(select(Team).where(Team.sport == SPORT, Team.kind == "team", Team.name == name)).first()
-        if team is None:
-            team = Team(sport=SPORT, kind="team", name=name)
-            session.add(team)
-            session.flush()
-        session.add(TeamAlias(team_id=team.id, sport=SPORT, source=SOURCE, alias=name))
-        ids[name] = team.id
+    if not new:
+        return ids, new
+    teams = {t.name: t for t in session.scalars(
+        select(Team).where(Team.sport == SPORT, Team.kind == "team", Team.name.in_(new)))}
+    created = [Team(sport=SPORT, kind="team", name=name) for name in new if name not in teams]
+    session.add_all(created)
     session.flush()
+    teams.update((t.name, t) for t in created)
+    session.add_all([TeamAlias(team_id=teams[name].id, sport=SPORT, source=SOURCE, alias=name) for name in new])
+    session.flush()
+    ids.update((name, teams[name].id) for name in new)
     return ids, new
 
 
@@ -84,29 +98,86 @@ def _get_or_create_season(session: Session, competition: str, season: str, match
     return comp.id, row.id
 
 
-def _int_or_none(values: pd.Series) -> list:
-    arr = values.to_numpy(dtype=float, na_value=np.nan)
-    return [None if np.isnan(v) else int(v) for v in arr]
+def _odds_type_ids(session: Session, kinds: Sequence[OddsColumn]) -> np.ndarray:
+    """``odds_types.id`` of each kind of price, creating the kinds not stored yet."""
+    if not kinds:
+        return np.empty(0, dtype=np.int32)
+    stored = {(b, m, s, bool(c)): i for i, b, m, s, c in session.execute(
+        select(OddsType.id, OddsType.bookmaker, OddsType.market, OddsType.selection, OddsType.is_closing))}
+    missing = sorted({tuple(k) for k in kinds} - set(stored))
+    if missing:
+        rows = [OddsType(bookmaker=b, market=m, selection=s, is_closing=c) for b, m, s, c in missing]
+        session.add_all(rows)
+        session.flush()
+        stored.update(((r.bookmaker, r.market, r.selection, r.is_closing), r.id) for r in rows)
+    return np.array([stored[tuple(k)] for k in kinds], dtype=np.int32)
 
 
-def _result_rows(event_ids: list[int], m: pd.DataFrame) -> list[tuple]:
-    """(event_id, scores..., outcome, stats JSON) for played matches; fixtures get no result row."""
-    goals = [_int_or_none(m[c]) for c in ("home_goals", "away_goals", "ht_home_goals", "ht_away_goals")]
-    stats = m[schema.STAT_COLUMNS].to_numpy(dtype=float, na_value=np.nan)
-    present = ~np.isnan(stats)
-    ints = np.nan_to_num(stats).astype(np.int64).tolist()
-    referee = m["referee"].tolist()
-    outcome = m["result"].tolist()
-    names = schema.STAT_COLUMNS
-    out = []
-    for i, eid in enumerate(event_ids):
-        if goals[0][i] is None:
-            continue
-        bag = {names[j]: ints[i][j] for j in np.flatnonzero(present[i]).tolist()}
-        if isinstance(referee[i], str) and referee[i]:
-            bag["referee"] = referee[i]
-        out.append((eid, goals[0][i], goals[1][i], goals[2][i], goals[3][i], outcome[i], json.dumps(bag)))
+def _ints(values: np.ndarray) -> np.ndarray:
+    """Whole numbers held as floats -> Python ints, NaN -> None (object array)."""
+    out = np.nan_to_num(values).astype(np.int64).astype(object)
+    out[np.isnan(values)] = None
     return out
+
+
+def _stats_json(m: pd.DataFrame) -> list[str]:
+    """The ``results.stats`` JSON of each row (statistics present, then the referee), as ``json.dumps`` writes it.
+
+    Rows share a handful of patterns of present statistics, so each pattern gets a ``%``-template
+    and the per-row work is one string format.
+    """
+    names = schema.STAT_COLUMNS
+    stats = m[names].to_numpy(dtype=float, na_value=np.nan)
+    present = ~np.isnan(stats)
+    ints = np.nan_to_num(stats).astype(np.int64)
+    codes, refs = pd.factorize(m["referee"].to_numpy(dtype=object, na_value=None))
+    ref_part = np.array([f'"referee": {json.dumps(r)}' if isinstance(r, str) and r else "" for r in refs] + [""],
+                        dtype=object)[codes]  # code -1 (no referee) takes the trailing ""
+    patterns, which = np.unique(present, axis=0, return_inverse=True)
+    which = which.reshape(-1)
+    out = np.empty(len(m), dtype=object)
+    for p, pattern in enumerate(patterns):
+        rows = np.flatnonzero(which == p)
+        fields = [f'"{names[j]}": %d' for j in np.flatnonzero(pattern)]
+        values = ints[np.ix_(rows, np.flatnonzero(pattern))].tolist()
+        for with_ref in (False, True):
+            sel = (ref_part[rows] != "") == with_ref
+            template = "{" + ", ".join(fields + (["%s"] if with_ref else [])) + "}"
+            refs_sel = ref_part[rows][sel].tolist()
+            vals_sel = [values[i] for i in np.flatnonzero(sel)]
+            if with_ref:
+                out[rows[sel]] = [template % (*v, r) for v, r in zip(vals_sel, refs_sel, strict=True)]
+            else:
+                out[rows[sel]] = [template % tuple(v) for v in vals_sel]
+    return out.tolist()
+
+
+def _write_results(session: Session, event_ids: np.ndarray, m: pd.DataFrame) -> None:
+    """Result rows (scores, outcome, statistics JSON) of the played matches; fixtures get none."""
+    played = m["home_goals"].notna().to_numpy()
+    if not played.any():
+        return
+    sub = m.loc[played]
+    bulk_insert_columns(session, "results", {
+        "event_id": event_ids[played],
+        **{col: _ints(sub[src].to_numpy(dtype=float, na_value=np.nan)) for col, src in (
+            ("home_score", "home_goals"), ("away_score", "away_goals"),
+            ("ht_home_score", "ht_home_goals"), ("ht_away_score", "ht_away_goals"))},
+        "outcome": sub["result"].to_numpy(dtype=object),
+        "stats": _stats_json(sub),
+    })
+
+
+def _write_odds(session: Session, event_ids: np.ndarray, prices: np.ndarray, kinds: Sequence[OddsColumn]) -> None:
+    """One row per price present; rows go in key order, the order of the table's b-tree."""
+    r, j = np.nonzero(~np.isnan(prices))
+    if not r.size:
+        return
+    ev = event_ids.astype(np.int32)[r]
+    types = _odds_type_ids(session, kinds)[j]
+    order = np.lexsort((types, ev))
+    bulk_insert_columns(session, "odds", {"event_id": ev[order], "type_id": types[order],
+                                          "price": prices[r, j][order].astype(np.float64)})
 
 
 def write_parsed(session: Session, parsed: ParsedFile) -> FileReport:
@@ -119,134 +190,151 @@ def write_parsed(session: Session, parsed: ParsedFile) -> FileReport:
     team_ids, new_teams = _resolve_teams(session, pd.concat([m["home_team"], m["away_team"]]).tolist())
     report.new_teams = new_teams
     keys = _external_keys(m)
-    hashes = m["row_hash"].tolist()
-    existing = dict(
-        session.execute(
-            select(Event.external_key, Event.row_hash).where(Event.sport == SPORT, Event.season_id == season_id)
-        ).all()
-    )
-    is_new = np.array([k not in existing for k in keys])
-    changed = np.array([(k in existing) and existing[k] != h for k, h in zip(keys, hashes, strict=True)])
+    hashes = m["row_hash"].to_numpy(dtype=object)
+
+    def stored() -> tuple[pd.Index, np.ndarray, np.ndarray]:
+        rows = session.execute(select(Event.external_key, Event.id, Event.row_hash).where(
+            Event.sport == SPORT, Event.season_id == season_id)).all()
+        return (pd.Index([r[0] for r in rows], dtype=object), np.array([r[1] for r in rows], dtype=np.int64),
+                np.array([r[2] for r in rows], dtype=object))
+
+    old_keys, old_ids, old_hashes = stored()
+    at = old_keys.get_indexer(keys)
+    is_new = at < 0
+    changed = ~is_new & (old_hashes[np.maximum(at, 0)] != hashes) if len(old_keys) else np.zeros(len(m), bool)
     report.inserted = int(is_new.sum())
     report.updated = int(changed.sum())
-    report.unchanged = int(len(keys) - is_new.sum() - changed.sum())
-    status = np.where(m["home_goals"].notna(), "finished", "scheduled")
-    home_ids = m["home_team"].map(team_ids).tolist()
-    away_ids = m["away_team"].map(team_ids).tolist()
-    kick = m["kickoff"].dt.to_pydatetime()
+    report.unchanged = len(m) - report.inserted - report.updated
+    if not (is_new.any() or changed.any()):
+        return report
+    played = m["home_goals"].notna().to_numpy()
+    status = np.where(played, "finished", "scheduled")
+    source = Path(parsed.path).name
     if changed.any():
-        changed_keys = [keys[i] for i in np.flatnonzero(changed)]
-        ids = dict(session.execute(
-            select(Event.external_key, Event.id).where(Event.sport == SPORT, Event.external_key.in_(changed_keys))
-        ).all())
-        changed_ids = [ids[k] for k in changed_keys]
-        session.execute(Result.__table__.delete().where(Result.event_id.in_(changed_ids)))
-        session.execute(Odds.__table__.delete().where(Odds.event_id.in_(changed_ids)))
-        for i in np.flatnonzero(changed):
-            session.execute(update(Event).where(Event.id == ids[keys[i]]).values(
-                kickoff=kick[i], status=str(status[i]), row_hash=hashes[i], source=Path(parsed.path).name))
+        ids = old_ids[at[changed]]
+        for chunk in range(0, len(ids), _IN_CHUNK):
+            part = ids[chunk:chunk + _IN_CHUNK].tolist()
+            session.execute(delete(Result).where(Result.event_id.in_(part)))
+            session.execute(delete(Odds).where(Odds.event_id.in_(part)))
+        kick = m["kickoff"].dt.to_pydatetime()
+        session.execute(update(Event), [
+            {"id": int(ids[i]), "kickoff": kick[k], "status": str(status[k]), "row_hash": hashes[k], "source": source}
+            for i, k in enumerate(np.flatnonzero(changed))])
     if is_new.any():
-        new_idx = np.flatnonzero(is_new)
-        bulk_insert(session, "events",
-                    ["sport", "competition_id", "season_id", "external_key", "kickoff", "home_team_id",
-                     "away_team_id", "status", "row_hash", "source", "updated_at"],
-                    [(SPORT, comp_id, season_id, keys[i], kick[i], home_ids[i], away_ids[i], str(status[i]),
-                      hashes[i], Path(parsed.path).name, pd.Timestamp.now().to_pydatetime()) for i in new_idx])
+        new = np.flatnonzero(is_new)
+        k = len(new)
+        bulk_insert_columns(session, "events", {
+            "sport": [SPORT] * k, "competition_id": [comp_id] * k, "season_id": [season_id] * k,
+            "external_key": [keys[i] for i in new], "kickoff": m["kickoff"].to_numpy()[new],
+            "home_team_id": m["home_team"].map(team_ids).to_numpy(dtype=np.int64)[new],
+            "away_team_id": m["away_team"].map(team_ids).to_numpy(dtype=np.int64)[new],
+            "status": status[new].astype(object), "row_hash": hashes[new], "source": [source] * k,
+        })
+        old_keys, old_ids, _ = stored()
+        at = old_keys.get_indexer(keys)
     touched = np.flatnonzero(is_new | changed)
-    if touched.size:
-        touched_keys = [keys[i] for i in touched]
-        id_map: dict[str, int] = {}
-        for chunk in range(0, len(touched_keys), 900):
-            id_map.update(session.execute(
-                select(Event.external_key, Event.id).where(
-                    Event.sport == SPORT, Event.external_key.in_(touched_keys[chunk:chunk + 900]))
-            ).all())
-        sub = m.iloc[touched]
-        ev_ids = [id_map[k] for k in touched_keys]
-        bulk_insert(session, "results",
-                    ["event_id", "home_score", "away_score", "ht_home_score", "ht_away_score", "outcome", "stats"],
-                    _result_rows(ev_ids, sub))
-        odds = parsed.odds
-        if not odds.empty:
-            match_cols = ["kickoff", "home_team", "away_team"]
-            pos = pd.MultiIndex.from_frame(m[match_cols]).get_indexer(pd.MultiIndex.from_frame(odds[match_cols]))
-            event_of_row = np.full(len(m), -1, dtype=np.int64)
-            event_of_row[touched] = ev_ids
-            o_ids = event_of_row[pos]
-            sel = (pos >= 0) & (o_ids >= 0)
-            o = odds.loc[sel]
-            o_ids = o_ids[sel]
-            bulk_insert(session, "odds", ["event_id", "bookmaker", "market", "selection", "price", "is_closing"],
-                        zip(o_ids.tolist(), o["bookmaker"].tolist(), o["market"].tolist(), o["selection"].tolist(),
-                            o["price"].astype(float).tolist(), o["is_closing"].astype(bool).tolist(), strict=True))
+    event_ids = old_ids[at[touched]]
+    sub = m.iloc[touched].reset_index(drop=True)
+    _write_results(session, event_ids, sub)
+    _write_odds(session, event_ids, parsed.odds_prices[touched], parsed.odds_kinds)
     return report
 
 
-def _record(engine: Engine, report: FileReport, sha: str | None) -> None:
-    with session_scope(engine) as s:
-        s.add(ImportRecord(sport=SPORT, path=report.path, sha256=sha, status=report.status,
-                           inserted=report.inserted, updated=report.updated, unchanged=report.unchanged,
-                           rejected=report.rejected, new_teams=report.new_teams, error=report.error))
+def _import_record(report: FileReport, sha: str | None) -> ImportRecord:
+    return ImportRecord(sport=SPORT, path=report.path, sha256=sha, status=report.status,
+                        inserted=report.inserted, updated=report.updated, unchanged=report.unchanged,
+                        rejected=report.rejected, new_teams=report.new_teams, error=report.error)
 
 
-def _parse_or_error(path: Path) -> ParsedFile | FormguideError:
+def _parse_or_error(path: Path, bad_odds: str) -> ParsedFile | FormguideError:
     try:
-        return parse_file(path)
+        return parse_file(path, bad_odds=bad_odds)  # type: ignore[arg-type]
     except FormguideError as exc:
         return exc
 
 
-def _parsed_in_order(files: list[Path], workers: int):
-    """Parse files in a worker process while the caller writes the previous one (I/O and CPU overlap)."""
+def _parsed_in_order(files: list[Path], workers: int, bad_odds: str
+                     ) -> Iterator[tuple[Path, ParsedFile | FormguideError]]:
+    """Parse files in worker processes while the caller writes the previous one (I/O and CPU overlap)."""
+    parse = functools.partial(_parse_or_error, bad_odds=bad_odds)
     if workers <= 0 or len(files) < 4:
         for path in files:
-            yield path, _parse_or_error(path)
+            yield path, parse(path)
         return
     import multiprocessing as mp
     from concurrent.futures import ProcessPoolExecutor
 
     ctx = mp.get_context("forkserver") if "forkserver" in mp.get_all_start_methods() else None
     with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
-        pending = [pool.submit(_parse_or_error, p) for p in files[: workers + 1]]
-        nxt = len(pending)
+        ahead = 2 * workers  # parsed files waiting in memory: bounded, so peak memory is too
+        pending = [pool.submit(parse, p) for p in files[:ahead]]
         for i, path in enumerate(files):
+            if i + ahead < len(files):
+                pending.append(pool.submit(parse, files[i + ahead]))
             result = pending[i].result()
-            if nxt < len(files):
-                pending.append(pool.submit(_parse_or_error, files[nxt]))
-                nxt += 1
+            pending[i] = None  # type: ignore[call-overload]  # free the parsed file once written
             yield path, result
 
 
-def ingest_files(engine: Engine, paths: Sequence[Path | str], *, progress: Callable[[int], None] | None = None,
-                 strict: bool = False, workers: int | None = None) -> IngestReport:
+def _expand(paths: Sequence[Path | str]) -> tuple[list[Path], list[tuple[Path, IngestError]]]:
+    """The CSV files behind ``paths`` (each once), and the paths that cannot be read as such."""
+    files: list[Path] = []
+    bad: list[tuple[Path, IngestError]] = []
+    seen: set[Path] = set()
+    for item in paths:
+        try:
+            found = iter_csv_files(item)
+        except IngestError as exc:
+            bad.append((Path(item), exc))
+            continue
+        for f in found:
+            if f.resolve() not in seen:
+                seen.add(f.resolve())
+                files.append(f)
+    return files, bad
+
+
+def ingest_files(engine: Engine, paths: Sequence[Path | str] | Path | str, *,
+                 progress: Callable[[int], None] | None = None, strict: bool = False,
+                 workers: int | None = None, bad_odds: Literal["warn", "raise"] = "warn") -> IngestReport:
     """Import football-data CSV files/folders; one transaction per file; every file is recorded.
 
-    A rejected file leaves the store exactly as it was (its transaction is rolled back) and is
-    reported with its error; with ``strict`` the first rejection is raised instead. Parsing runs in
-    ``workers`` background processes (default: one when there are at least two CPUs).
+    A rejected file (including a path that does not exist) leaves the store exactly as it was (its
+    transaction is rolled back) and is reported and recorded in ``imports`` with its error; with
+    ``strict`` the first rejection is raised instead. ``bad_odds`` is the parser's rule for invalid
+    single prices. Parsing runs in ``workers`` background processes (default: one when there are at
+    least two CPUs).
     """
-    files = iter_csv_files(paths)
+    if isinstance(paths, (str, Path)):
+        paths = [paths]
+    files, missing = _expand(paths)
     if workers is None:
         workers = 1 if (os.cpu_count() or 1) >= 2 else 0
     report = IngestReport()
-    for path, parsed in _parsed_in_order(files, workers):
-        sha = None
+
+    def rejected(path: Path, exc: FormguideError, sha: str | None) -> None:
+        file_report = FileReport(path=str(path), status="rejected", rejected=_count_rows(path), error=str(exc))
+        with session_scope(engine) as s:
+            s.add(_import_record(file_report, sha))
+        report.files.append(file_report)
+        if progress:
+            progress(1)
+        if strict:
+            raise exc
+
+    for path, exc in missing:
+        rejected(path, exc, None)
+    for path, parsed in _parsed_in_order(files, workers, bad_odds):
+        if isinstance(parsed, FormguideError):
+            rejected(path, parsed, None)
+            continue
         try:
-            if isinstance(parsed, FormguideError):
-                raise parsed
-            sha = parsed.content_hash
             with session_scope(engine) as s:
                 file_report = write_parsed(s, parsed)
+                s.add(_import_record(file_report, parsed.content_hash))
         except FormguideError as exc:
-            file_report = FileReport(path=str(path), status="rejected", rejected=_count_rows(path), error=str(exc))
-            _record(engine, file_report, sha)
-            report.files.append(file_report)
-            if progress:
-                progress(1)
-            if strict:
-                raise
+            rejected(path, exc, parsed.content_hash)
             continue
-        _record(engine, file_report, sha)
         report.files.append(file_report)
         if progress:
             progress(1)

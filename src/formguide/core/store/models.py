@@ -112,22 +112,35 @@ class Result(Base):
     stats: Mapped[dict | None] = mapped_column(JSON)
 
 
-class Odds(Base):
-    """One price: (event, bookmaker, market, selection, opening/closing) is the key.
+class OddsType(Base):
+    """What a price is: bookmaker, market, selection, opening or closing. A few dozen rows per store."""
 
-    Millions of rows, so the natural key is the primary key and, on SQLite, the table is stored
-    WITHOUT ROWID (one b-tree clustered by event): inserts and per-event reads stay cheap.
+    __tablename__ = "odds_types"
+    __table_args__ = (UniqueConstraint("bookmaker", "market", "selection", "is_closing"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    bookmaker: Mapped[str] = mapped_column(String(64))
+    market: Mapped[str] = mapped_column(String(32))
+    selection: Mapped[str] = mapped_column(String(32))
+    is_closing: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class Odds(Base):
+    """One price: (event, odds type) is the key; the type says bookmaker, market, selection and timing.
+
+    Millions of rows, so each row is three numbers (the strings live once in ``odds_types``) and, on
+    SQLite, the table is stored WITHOUT ROWID (one b-tree clustered by event): bulk inserts and
+    per-event reads stay cheap. The view ``odds_long`` (created by the migration) gives the rows with
+    their strings: ``event_id, bookmaker, market, selection, price, is_closing``.
     """
 
     __tablename__ = "odds"
     __table_args__ = {"sqlite_with_rowid": False}
 
     event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), primary_key=True)
-    bookmaker: Mapped[str] = mapped_column(String(64), primary_key=True)
-    market: Mapped[str] = mapped_column(String(32), primary_key=True)
-    selection: Mapped[str] = mapped_column(String(32), primary_key=True)
-    is_closing: Mapped[bool] = mapped_column(Boolean, primary_key=True, default=False)
+    type_id: Mapped[int] = mapped_column(ForeignKey("odds_types.id"), primary_key=True)
     price: Mapped[float] = mapped_column(Float)
+    kind: Mapped[OddsType] = relationship(lazy="joined")
 
 
 class ImportRecord(Base):

@@ -1,229 +1,27 @@
-"""Elo ratings for football and an ordered-logit map from rating difference to H/D/A probabilities.
+"""Ordered logit from pre-match Elo difference to H/D/A probabilities: the Elo baseline model.
 
-``elo_history`` walks the matches in kickoff order (each update depends on the previous one, so this is
-the one place a loop over matches is unavoidable) and returns every match's PRE-match ratings, which makes
-them leak-free features. The update is
-
-    E_home = 1 / (1 + 10 ** (-(R_home + home_advantage - R_away) / 400))
-    delta  = k * G * (S_home - E_home),     R_home += delta,  R_away -= delta
-
-with S = 1 / 0.5 / 0 for a home win / draw / away win. With ``goal_diff_multiplier`` the factor ``G`` is
-FiveThirtyEight's margin multiplier ``ln(|gd| + 1)``, divided by ``ln 2`` so a one-goal win between equal
-teams keeps ``G = 1`` (and ``k`` its usual meaning), times their autocorrelation correction
-``2.2 / (0.001 * dr + 2.2)`` where ``dr`` is the winner's rating edge including home advantage: a favourite's
-big win moves ratings less than an underdog's. Draws have ``G = 1``. At a team's first match of a new season
-its rating is pulled ``season_regression`` of the way back to ``initial``. The default is 0: fitting the
-ordered logit on 2008/09-2019/20 and scoring 2021/22-2023/24 across all 19 divisions, regression of 0.2 or
-0.33 raised the log loss (1.0167 -> 1.0185 / 1.0192 at k=20), as did k of 15 or 30 instead of 20.
+The ratings themselves are a feature (``formguide.football.ratings.elo_ratings``, one implementation used by
+training and serving); this module only maps the rating gap to three outcome probabilities with two
+cut-points, ``P(A) = 1 - expit(b*x - c1)`` ... as an ordered (A < D < H) logistic model.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
-import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 from scipy.optimize import minimize
 from scipy.special import expit
 
 from formguide.football.models.dixon_coles import ConvergenceError, single_threaded_blas
 
-__all__ = ["EloHistory", "EloOrderedModel", "EloRatings", "elo_history"]
+__all__ = ["EloOrderedModel"]
 
 OUTCOMES_1X2 = ("H", "D", "A")
 _LN2 = math.log(2.0)
-
-
-class EloHistory(NamedTuple):
-    """Pre-match ratings aligned with the input rows, and every team's rating after the last match."""
-
-    home_elo: NDArray[np.float64]
-    away_elo: NDArray[np.float64]
-    final: dict[str, float]
-
-
-def _team_names(values: ArrayLike, name: str) -> NDArray[np.object_]:
-    arr = np.asarray(values, dtype=object)
-    if arr.ndim != 1:
-        raise ValueError(f"{name} must be one-dimensional, got shape {arr.shape}")
-    missing = pd.isna(arr)
-    if missing.any():
-        raise ValueError(f"{name} has {int(missing.sum())} missing team names (first at position {int(np.argmax(missing))})")
-    return arr.astype(str)
-
-
-def _season_codes(seasons: ArrayLike | None, kickoff: NDArray[np.datetime64], n: int) -> NDArray[np.int64]:
-    """Ordered integer season codes; without labels a season runs from July to June."""
-    if seasons is None:
-        ts = pd.DatetimeIndex(kickoff)
-        return (ts.year - (ts.month < 7)).to_numpy().astype(np.int64)
-    s = np.asarray(seasons, dtype=object)
-    if s.shape != (n,):
-        raise ValueError(f"seasons has {s.size} entries but there are {n} matches")
-    if pd.isna(s).any():
-        raise ValueError(f"seasons has missing labels (first at position {int(np.argmax(pd.isna(s)))})")
-    # A label's order is the first time it appears, so labels like "2425" need not sort as text.
-    labels = s.astype(str)
-    first_seen = pd.Series(kickoff).groupby(labels).min().sort_values()
-    rank = {label: i for i, label in enumerate(first_seen.index)}
-    return pd.Series(labels).map(rank).to_numpy(dtype=np.int64)
-
-
-def elo_history(
-    home: ArrayLike,
-    away: ArrayLike,
-    home_goals: ArrayLike,
-    away_goals: ArrayLike,
-    dates: ArrayLike,
-    k: float = 20.0,
-    home_advantage: float = 65.0,
-    goal_diff_multiplier: bool = True,
-    season_regression: float = 0.0,
-    initial: float = 1500.0,
-    seasons: ArrayLike | None = None,
-) -> EloHistory:
-    """Pre-match Elo ratings for every row and the final ratings.
-
-    Rows are processed in ``dates`` order (ties keep input order); results come back in input order. Rows
-    with both goals NaN are fixtures: they get the ratings current at their date and change nothing.
-    ``seasons`` labels (e.g. the frame's ``season`` column) mark where ``season_regression`` applies;
-    without them a season starts on 1 July.
-    """
-    h_names = _team_names(home, "home")
-    a_names = _team_names(away, "away")
-    hg = np.asarray(home_goals, dtype=np.float64)
-    ag = np.asarray(away_goals, dtype=np.float64)
-    try:
-        kickoff = pd.DatetimeIndex(dates).to_numpy(dtype="datetime64[ns]")
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"dates must be datetimes: {exc}") from None
-    n = h_names.size
-    lengths = {"home": n, "away": a_names.size, "home_goals": hg.size, "away_goals": ag.size, "dates": kickoff.size}
-    if len(set(lengths.values())) != 1:
-        raise ValueError(f"inputs have mismatched lengths: {lengths}")
-    if np.isnat(kickoff).any():
-        raise ValueError(f"dates has missing values (first at position {int(np.argmax(np.isnat(kickoff)))})")
-    one_missing = np.isnan(hg) != np.isnan(ag)
-    if one_missing.any():
-        raise ValueError(f"only one of home_goals/away_goals is NaN at position {int(np.argmax(one_missing))}")
-    played = ~np.isnan(hg)
-    bad = played & ((hg < 0) | (ag < 0) | (hg != np.round(hg)) | (ag != np.round(ag)))
-    if bad.any():
-        i = int(np.argmax(bad))
-        raise ValueError(f"goals must be non-negative whole numbers; position {i} has {hg[i]:g}-{ag[i]:g}")
-    if not 0.0 <= season_regression <= 1.0:
-        raise ValueError(f"season_regression must be in [0, 1], got {season_regression}")
-    if k < 0:
-        raise ValueError(f"k must be non-negative, got {k}")
-    season = _season_codes(seasons, kickoff, n)
-
-    teams, codes = np.unique(np.concatenate([h_names, a_names]), return_inverse=True)
-    order = np.argsort(kickoff, kind="stable")
-    hi = codes[:n][order].tolist()
-    ai = codes[n:][order].tolist()
-    diff = np.where(played, hg - ag, 0.0)[order]
-    result = np.sign(diff)  # 1 home win, 0 draw, -1 away win
-    score = ((result + 1) / 2).tolist()
-    if goal_diff_multiplier:
-        margin = (np.log(np.abs(diff) + 1) / _LN2)
-        margin = np.where(result == 0, 1.0, margin).tolist()
-    else:
-        margin = [1.0] * n
-    res_l = result.tolist()
-    played_l = played[order].tolist()
-    season_l = season[order].tolist()
-
-    rating = [float(initial)] * teams.size
-    last_season = [None] * teams.size
-    pre_h = [0.0] * n
-    pre_a = [0.0] * n
-    keep = 1.0 - season_regression
-    ha = float(home_advantage)
-    for t in range(n):
-        h, a, s = hi[t], ai[t], season_l[t]
-        if last_season[h] != s:
-            if last_season[h] is not None:
-                rating[h] = initial + keep * (rating[h] - initial)
-            last_season[h] = s
-        if last_season[a] != s:
-            if last_season[a] is not None:
-                rating[a] = initial + keep * (rating[a] - initial)
-            last_season[a] = s
-        rh, ra = rating[h], rating[a]
-        pre_h[t], pre_a[t] = rh, ra
-        if not played_l[t]:
-            continue
-        dr = rh + ha - ra
-        expected = 1.0 / (1.0 + 10.0 ** (-dr / 400.0))
-        g = margin[t]
-        r = res_l[t]
-        if goal_diff_multiplier and r != 0:
-            g *= 2.2 / (0.001 * dr * r + 2.2)
-        delta = k * g * (score[t] - expected)
-        rating[h] = rh + delta
-        rating[a] = ra - delta
-
-    home_elo = np.empty(n)
-    away_elo = np.empty(n)
-    home_elo[order] = pre_h
-    away_elo[order] = pre_a
-    final = {team: float(rating[i]) for i, team in enumerate(teams.tolist()) if last_season[i] is not None}
-    return EloHistory(home_elo, away_elo, final)
-
-
-class EloRatings:
-    """Configuration plus the result of ``elo_history``: ``home_elo_``, ``away_elo_`` (pre-match) and ``ratings_``."""
-
-    def __init__(
-        self,
-        k: float = 20.0,
-        home_advantage: float = 65.0,
-        goal_diff_multiplier: bool = True,
-        season_regression: float = 0.0,
-        initial: float = 1500.0,
-    ) -> None:
-        self.k = k
-        self.home_advantage = home_advantage
-        self.goal_diff_multiplier = goal_diff_multiplier
-        self.season_regression = season_regression
-        self.initial = initial
-
-    def get_params(self) -> dict[str, Any]:
-        return {
-            "k": float(self.k),
-            "home_advantage": float(self.home_advantage),
-            "goal_diff_multiplier": bool(self.goal_diff_multiplier),
-            "season_regression": float(self.season_regression),
-            "initial": float(self.initial),
-        }
-
-    def fit(self, home, away, home_goals, away_goals, dates, seasons=None) -> EloRatings:
-        hist = elo_history(home, away, home_goals, away_goals, dates, seasons=seasons, **self.get_params())
-        self.home_elo_, self.away_elo_, self.ratings_ = hist
-        return self
-
-    def fit_frame(self, frame: pd.DataFrame) -> EloRatings:
-        """Run over the canonical match frame (unplayed rows get pre-match ratings only)."""
-        missing = [c for c in ("home_team", "away_team", "home_goals", "away_goals", "kickoff") if c not in frame]
-        if missing:
-            raise ValueError(f"match frame lacks columns {missing}")
-        seasons = frame["season"] if "season" in frame else None
-        return self.fit(frame["home_team"], frame["away_team"], frame["home_goals"], frame["away_goals"],
-                        frame["kickoff"], seasons)
-
-    def elo_diff(self) -> NDArray[np.float64]:
-        """Home minus away pre-match rating for every row, the input of ``EloOrderedModel``."""
-        if not hasattr(self, "home_elo_"):
-            raise RuntimeError("EloRatings is not fitted; call fit() first")
-        return self.home_elo_ - self.away_elo_
-
-    def rating(self, teams: ArrayLike) -> NDArray[np.float64]:
-        """Current ratings; teams never seen get ``initial``."""
-        names = np.atleast_1d(np.asarray(teams, dtype=object))
-        return np.array([self.ratings_.get(str(t), float(self.initial)) for t in names])
 
 
 def _outcome_codes(outcome: ArrayLike) -> NDArray[np.intp]:

@@ -188,16 +188,28 @@ def upgrade() -> None:
     with op.batch_alter_table('feature_values', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_feature_values_event_id'), ['event_id'], unique=False)
 
-    op.create_table('odds',
-    sa.Column('event_id', sa.Integer(), nullable=False),
+    op.create_table('odds_types',
+    sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('bookmaker', sa.String(length=64), nullable=False),
     sa.Column('market', sa.String(length=32), nullable=False),
     sa.Column('selection', sa.String(length=32), nullable=False),
     sa.Column('is_closing', sa.Boolean(), nullable=False),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('bookmaker', 'market', 'selection', 'is_closing')
+    )
+    op.create_table('odds',
+    sa.Column('event_id', sa.Integer(), nullable=False),
+    sa.Column('type_id', sa.Integer(), nullable=False),
     sa.Column('price', sa.Float(), nullable=False),
     sa.ForeignKeyConstraint(['event_id'], ['events.id'], ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('event_id', 'bookmaker', 'market', 'selection', 'is_closing'),
+    sa.ForeignKeyConstraint(['type_id'], ['odds_types.id'], ),
+    sa.PrimaryKeyConstraint('event_id', 'type_id'),
     sqlite_with_rowid=False
+    )
+    # One row per price with its strings, for readers that want the long form.
+    op.execute(
+        "CREATE VIEW odds_long AS SELECT o.event_id, t.bookmaker, t.market, t.selection, o.price, t.is_closing "
+        "FROM odds o JOIN odds_types t ON t.id = o.type_id"
     )
     op.create_table('predictions',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -242,7 +254,9 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_predictions_event_id'))
 
     op.drop_table('predictions')
+    op.execute("DROP VIEW odds_long")
     op.drop_table('odds')
+    op.drop_table('odds_types')
     with op.batch_alter_table('feature_values', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_feature_values_event_id'))
 
