@@ -28,7 +28,7 @@ from formguide.core.betting import simulate_bets
 from formguide.core.errors import DataValidationError, ModelNotFoundError
 from formguide.core.evaluation import base_rates, day_numbers, fingerprint_frame, walk_forward
 from formguide.core.metrics import summarise
-from formguide.core.sport import Sport
+from formguide.core.sport import MatchSport as Sport
 from formguide.core.store.db import session_scope
 from formguide.core.store.models import FeatureSetRecord, Prediction
 

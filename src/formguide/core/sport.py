@@ -70,11 +70,14 @@ class IngestReport:
 
 
 class Sport(ABC):
-    """One sport's plug-in. Implementations live in ``formguide.<sport>``."""
+    """One sport's plug-in. Implementations live in ``formguide.<sport>``.
+
+    Common to every sport: ingest into the store, the canonical event frame, the feature set and the
+    models. Two shapes of outcome build on it: :class:`MatchSport` (a fixed set of classes per event,
+    e.g. home/draw/away) and :class:`FieldSport` (a ranking of many entrants, e.g. a race).
+    """
 
     name: str
-    #: Class labels of the main market in the order of ``predict_proba`` columns (ordinal for RPS).
-    outcome_labels: tuple[str, ...]
     #: Model types ``make_model`` accepts; the first is the default.
     model_types: tuple[str, ...]
 
@@ -84,10 +87,23 @@ class Sport(ABC):
 
     @abstractmethod
     def load_frame(self, engine: Engine, competitions: Sequence[str] | None = None) -> pd.DataFrame:
-        """All events of the competitions (played and fixtures), sorted by kick-off, with ``event_id``."""
+        """All events of the competitions (played and upcoming), sorted by time, with ``event_id``."""
 
     @abstractmethod
     def feature_set(self, **options: Any) -> FeatureSet: ...
+
+    @abstractmethod
+    def make_model(self, model_type: str, **params: Any) -> ProbabilisticModel: ...
+
+    @abstractmethod
+    def model_from_dict(self, data: dict[str, Any]) -> ProbabilisticModel: ...
+
+
+class MatchSport(Sport):
+    """Events with a fixed set of outcome classes (football's H/D/A, a two-way NFL result)."""
+
+    #: Class labels of the main market in the order of ``predict_proba`` columns (ordinal for RPS).
+    outcome_labels: tuple[str, ...]
 
     @abstractmethod
     def outcome(self, frame: pd.DataFrame) -> np.ndarray:
@@ -102,22 +118,29 @@ class Sport(ABC):
     def best_odds(self, frame: pd.DataFrame) -> np.ndarray:
         """Best decimal price per outcome (n, k) a bettor could have taken; NaN where none."""
 
-    @abstractmethod
-    def make_model(self, model_type: str, **params: Any) -> ProbabilisticModel: ...
-
-    @abstractmethod
-    def model_from_dict(self, data: dict[str, Any]) -> ProbabilisticModel: ...
-
     def baselines(self) -> dict[str, Callable[[], ProbabilisticModel]]:
         """Naive models evaluated next to every model (name -> factory)."""
         return {}
+
+
+class FieldSport(Sport):
+    """Events where many entrants are ranked (a race): the frame has one row per (event, entrant).
+
+    Models give each entrant a strength; win probabilities sum to 1 within an event, and the full
+    finishing-position distribution comes from ``formguide.core.field``.
+    """
+
+    #: Column of the frame that identifies the event an entry belongs to.
+    event_column: str = "race_id"
+    #: Column holding the finishing position (the ranking target), NaN before the event.
+    position_column: str = "position"
 
 
 def available_sports() -> dict[str, Any]:
     return {ep.name: ep for ep in entry_points(group="formguide.sports")}
 
 
-def get_sport(name: str) -> Sport:
+def get_sport(name: str) -> Any:
     eps = available_sports()
     if name not in eps:
         known = ", ".join(sorted(eps)) or "none installed"

@@ -13,7 +13,7 @@ from formguide.core import markets as mk
 from formguide.core.errors import DataValidationError, FormguideError
 from formguide.core.markets import SignalTiers
 from formguide.core.pipeline import predict_as_of, store_predictions
-from formguide.core.sport import Sport
+from formguide.core.sport import MatchSport as Sport
 from formguide.football.markets import odds_matrix
 from formguide.football.models import score_markets
 from formguide.football.simulate import simulate_season

@@ -10,13 +10,13 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import Engine
 
-from formguide.core.sport import IngestReport, Sport
+from formguide.core.sport import IngestReport, MatchSport
 from formguide.football import markets, store_io
 from formguide.football.features import football_feature_set
 from formguide.football.models import estimators
 
 
-class FootballSport(Sport):
+class FootballSport(MatchSport):
     name = "football"
     outcome_labels = ("H", "D", "A")
     model_types = ("dixon-coles", "poisson", "elo", "blend")
