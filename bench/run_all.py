@@ -9,7 +9,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 from _common import format_table  # noqa: E402
 
-BENCHES = ["bench_dixon_coles", "bench_features", "bench_simulate", "bench_pipeline"]
+BENCHES = ["bench_dixon_coles", "bench_features", "bench_simulate", "bench_ingest", "bench_pipeline"]
 
 
 def main() -> None:

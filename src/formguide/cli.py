@@ -28,6 +28,15 @@ models_app = typer.Typer(help="The model registry: list, show, promote, export a
                          no_args_is_help=True)
 runs_app = typer.Typer(help="Training run history (failures included).", no_args_is_help=True)
 app.add_typer(models_app, name="models")
+
+
+def _add_f1_commands() -> None:
+    from formguide.f1.cli import f1_app
+
+    app.add_typer(f1_app, name="f1")
+
+
+_add_f1_commands()
 app.add_typer(runs_app, name="runs")
 console = Console(width=None if sys.stdout.isatty() else 160)
 err = Console(stderr=True)
@@ -35,7 +44,20 @@ err = Console(stderr=True)
 DbOpt = Annotated[str | None, typer.Option("--db", envvar="FORMGUIDE_DB_URL",
                                            help="SQLAlchemy database URL (default: sqlite:///var/formguide.sqlite).")]
 SportOpt = Annotated[str, typer.Option("--sport", help="Sport plug-in (football).")]
-LeagueOpt = Annotated[str, typer.Option("--league", help="Competition code, e.g. E0, SP1, D1, I1, F1.")]
+LeagueOpt = Annotated[str | None, typer.Option("--league", help="Football competition code, e.g. E0, SP1, D1, I1, F1.")]
+MomentOpt = Annotated[str, typer.Option("--moment", help="F1 prediction moment: pre-quali or post-quali.")]
+
+
+def _need_league(league: str | None, sport: str) -> str:
+    if not league:
+        raise FormguideError(f"--league is required for {sport} (e.g. --league E0)")
+    return league
+
+
+def _f1():
+    from formguide.f1 import cli as f1_cli
+
+    return f1_cli
 
 
 def _engine(db: str | None):
@@ -104,15 +126,26 @@ def ingest(
     db: DbOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print counts as JSON.")] = False,
 ) -> None:
-    """Import source files; each file is one transaction, a bad file is rejected whole and reported."""
+    """Import source files; each file is one transaction, a bad file is rejected whole and reported.
+
+    football: football-data.co.uk CSVs. f1: an Ergast folder, FastF1 lap files, or race data folders.
+    """
+    if sport == "f1":
+        data = _f1().ingest_command(paths, db, as_json)
+        if data.get("files_rejected"):
+            raise typer.Exit(1)
+        return
     plugin = _sport(sport)
     engine = _engine(db)
     from formguide.football.parse import iter_csv_files
 
-    files = list(iter_csv_files(paths)) if sport == "football" else paths
+    try:
+        total = len(iter_csv_files(paths))
+    except FormguideError:  # a missing path: ingest rejects and records it, the others still go in
+        total = len(paths)
     with _progress(f"ingest {sport}") as bar:
-        task = bar.add_task("files", total=len(files))
-        report = plugin.ingest(engine, files, progress=lambda n: bar.advance(task, n))
+        task = bar.add_task("files", total=total)
+        report = plugin.ingest(engine, paths, progress=lambda n: bar.advance(task, n))
     data = report.to_dict()
     if as_json:
         _write_json(data, None)
@@ -171,10 +204,16 @@ def train(
     overround: Annotated[str, typer.Option(help="Overround removal: multiplicative, additive, power, shin.")] =
         "multiplicative",
     force: Annotated[bool, typer.Option(help="Retrain even when data and configuration are unchanged.")] = False,
+    moment: MomentOpt = "post-quali",
     db: DbOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the outcome as JSON.")] = False,
 ) -> None:
     """Validate, build features, evaluate walk-forward, fit, register and promote if better."""
+    if sport == "f1":
+        f1_model = "plackett-luce" if model == "dixon-coles" else model
+        _f1().train_command(db, model=f1_model, moment=moment, until=until, force=force, as_json=as_json)
+        return
+    league = _need_league(league, sport)
     from formguide.core.pipeline import TrainConfig
     from formguide.core.pipeline import train as run_train
 
@@ -348,14 +387,24 @@ def backtest(
     json_path: Annotated[str | None, typer.Option("--json", help="Write the report as JSON to FILE ('-' = stdout).")]
         = None,
     plots: Annotated[Path, typer.Option(help="Folder for the bankroll and reliability PNGs.")] = Path("var/plots"),
+    moment: MomentOpt = "post-quali",
     db: DbOpt = None,
 ) -> None:
     """Walk-forward backtest: metrics next to the closing market and baselines, plus betting ROI."""
     from formguide.core.pipeline import backtest as run_backtest
 
+    if sport == "f1":
+        f1_model = "plackett-luce" if model == "dixon-coles" else model
+        _f1().backtest_command(db, date_from=date_from, date_to=date_to, moment=moment, json_path=json_path,
+                               model=f1_model, plots=str(plots))
+        return
+    league = _need_league(league, sport)
+
     if refit not in ("week", "month"):
         raise FormguideError(f"--refit must be week or month, got {refit!r}")
     plugin = _sport(sport)
+    if model not in plugin.model_types:
+        raise FormguideError(f"unknown model {model!r}; choose one of {', '.join(plugin.model_types)}")
     params = {"stacker": stacker} if model == "blend" else {}
     with _progress(f"backtest {league} {model}") as bar:
         task = bar.add_task("periods", total=None)
@@ -395,10 +444,24 @@ def predict(
     kelly: Annotated[float, typer.Option(help="Kelly fraction.")] = 0.25,
     kelly_cap: Annotated[float, typer.Option(help="Largest stake as a share of bankroll.")] = 0.05,
     json_path: Annotated[str | None, typer.Option("--json", help="Write rows as JSON to FILE ('-' = stdout).")] = None,
+    race: Annotated[str | None, typer.Option(help="F1 race as SEASON-ROUND, e.g. 2024-22.")] = None,
+    moment: MomentOpt = "post-quali",
     db: DbOpt = None,
 ) -> None:
-    """Champion-model probabilities, fair odds, edge vs the best price, Kelly stake and signal tier."""
+    """Champion-model probabilities, fair odds, edge vs the best price, Kelly stake and signal tier.
+
+    For F1 (--sport f1 --race 2024-22): the field table (win, podium, points, expected position).
+    """
     from formguide.football.predict import predict_fixtures
+
+    if sport == "f1":
+        if not race:
+            raise FormguideError("--race SEASON-ROUND is required for f1, e.g. --race 2024-22")
+        data = _f1().predict_command(db, race, moment=moment, as_json=json_path == "-")
+        if json_path and json_path != "-":
+            _write_json(data, json_path)
+        return
+    league = _need_league(league, sport)
 
     if tier is not None and tier.upper() not in ("A", "B", "C", "D"):
         raise FormguideError(f"--tier must be one of A, B, C, D, got {tier!r}")
@@ -446,6 +509,7 @@ def simulate(
     """Monte Carlo of the remaining fixtures: title, top-4, relegation and final-position odds."""
     from formguide.football.predict import simulate_remaining
 
+    league = _need_league(league, sport)
     if n <= 0:
         raise FormguideError(f"--n must be positive, got {n}")
     result = simulate_remaining(_engine(db), _sport(sport), league, season, _date(date_from, "--from"), n=n, seed=seed)

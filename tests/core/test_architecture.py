@@ -36,7 +36,8 @@ def test_core_never_imports_a_sport():
 
 
 def test_sports_are_found_through_entry_points():
-    from formguide.core.sport import MatchSport, available_sports, get_sport
+    from formguide.core.sport import FieldSport, MatchSport, available_sports, get_sport
 
-    assert "football" in available_sports()
+    assert {"football", "f1"} <= set(available_sports())
     assert isinstance(get_sport("football"), MatchSport)
+    assert isinstance(get_sport("f1"), FieldSport)

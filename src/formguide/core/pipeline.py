@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
+import shutil
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -201,6 +203,7 @@ def train(engine: Engine, sport: Sport, cfg: TrainConfig, *, artifacts_dir: Path
         log.info(msg)
 
     started = time.perf_counter()
+    stage: Path | None = None
     try:
         frame, X, y, fs = prepare(engine, sport, cfg.competition, until=cfg.until, seasons=cfg.seasons,
                                   feature_options=cfg.feature_options)
@@ -239,7 +242,8 @@ def train(engine: Engine, sport: Sport, cfg: TrainConfig, *, artifacts_dir: Path
             "feature_importance": importance,
             "duration_s": round(time.perf_counter() - started, 2),
         }
-        champion_score, champion_id = _champion_score(engine, sport, name, cfg, frame, X, y, start_day, end_day, mask)
+        champion_score, champion_id = _champion_score(engine, sport, name, cfg, frame, X, y, start_day, end_day,
+                                                      mask & ~np.isnan(probs).any(axis=1))
         score = evaluation["model"][cfg.promote_metric]
         promote = champion_score is None or score < champion_score
         metrics["promotion"] = {"metric": cfg.promote_metric, "candidate": score, "champion": champion_score,
@@ -250,13 +254,15 @@ def train(engine: Engine, sport: Sport, cfg: TrainConfig, *, artifacts_dir: Path
                 s, sport=sport.name, name=name, model_type=cfg.model_type, parameters=parameters, metrics=metrics,
                 config=config, feature_set_version=fs.version, data_fingerprint=fingerprint,
                 training_competitions=[cfg.competition], training_seasons=seasons)
-            card_path = _write_card(record, probs, y, mask, sport, Path(artifacts_dir), importance)
-            record.model_card = Path(card_path).read_text()
+            stage, final_dir = _write_card(record, probs, y, mask, sport, Path(artifacts_dir), importance)
+            record.model_card = (stage / "MODEL_CARD.md").read_text()
             store_features(s, sport.name, fs, frame.loc[played, "event_id"].to_numpy(), X[played])
             if promote:
                 registry.promote(s, record.id, reason=f"{cfg.promote_metric} {score:.5f} vs "
                                                       f"{'none' if champion_score is None else f'{champion_score:.5f}'}")
             model_id, version = record.id, record.version
+        _publish(stage, final_dir)
+        card_path = str(final_dir / "MODEL_CARD.md")
         step("registered", model_id=model_id, version=version, promoted=bool(promote))
         registry.finish_run(engine, run_id, status="succeeded", model_id=model_id, event_count=int(mask.sum()),
                             date_from=pd.Timestamp(evaluation["window"]["from"]).to_pydatetime(),
@@ -266,6 +272,8 @@ def train(engine: Engine, sport: Sport, cfg: TrainConfig, *, artifacts_dir: Path
         return TrainOutcome("registered", run_id, model_id, version, bool(promote), metrics,
                             f"{name} v{version} ({cfg.model_type}) {verdict}", card_path)
     except BaseException as exc:
+        if stage is not None:
+            shutil.rmtree(stage, ignore_errors=True)
         registry.finish_run(engine, run_id, status="failed", error_message=f"{type(exc).__name__}: {exc}", logs=logs)
         raise
 
@@ -286,19 +294,30 @@ def _champion_score(engine: Engine, sport: Sport, name: str, cfg: TrainConfig, f
     return (summary[cfg.promote_metric] if summary else None), champ_id
 
 
-def _write_card(record, probs, y, mask, sport: Sport, artifacts_dir: Path, importance) -> str:
+def _write_card(record, probs, y, mask, sport: Sport, artifacts_dir: Path, importance) -> tuple[Path, Path]:
+    """Model card + reliability diagram in a staging folder; returns (staging dir, final dir).
+
+    The caller moves the staging folder into place only after the registration committed, so a failed
+    run leaves no files behind either.
+    """
     from formguide.core.model_card import render_model_card
     from formguide.core.plots import reliability_diagram
 
-    out_dir = artifacts_dir / f"{record.name}-v{record.version}"
-    out_dir.mkdir(parents=True, exist_ok=True)
+    final_dir = artifacts_dir / f"{record.name}-v{record.version}"
+    stage = artifacts_dir / f".staging-{record.name}-v{record.version}-{os.getpid()}"
+    shutil.rmtree(stage, ignore_errors=True)
+    stage.mkdir(parents=True)
     ok = mask & (y >= 0) & ~np.isnan(probs).any(axis=1)
-    png = reliability_diagram(probs[ok], y[ok], list(sport.outcome_labels), out_dir / "reliability.png",
+    png = reliability_diagram(probs[ok], y[ok], list(sport.outcome_labels), stage / "reliability.png",
                               title=f"{record.name} v{record.version}: walk-forward reliability")
     card = render_model_card(record, reliability_png=Path(png).name, feature_importance=importance)
-    path = out_dir / "MODEL_CARD.md"
-    path.write_text(card)
-    return str(path)
+    (stage / "MODEL_CARD.md").write_text(card)
+    return stage, final_dir
+
+
+def _publish(stage: Path, final_dir: Path) -> None:
+    shutil.rmtree(final_dir, ignore_errors=True)
+    os.replace(stage, final_dir)
 
 
 def store_features(session, sport: str, fs, event_ids: np.ndarray, X: pd.DataFrame) -> int:

@@ -23,16 +23,18 @@ import csv
 import hashlib
 import io
 import re
+import traceback
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
+from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Literal
 
 import numpy as np
 import pandas as pd
 
-from formguide.core.errors import IngestError, IngestFileNotFoundError
+from formguide.core.errors import FormguideError, IngestError, IngestFileNotFoundError
 from formguide.football.odds import (
     OddsColumn,
     attach_wide_odds,
@@ -41,7 +43,7 @@ from formguide.football.odds import (
 )
 from formguide.football.schema import MATCH_COLUMNS, ODDS_COLUMNS, RESULT_COLUMNS, STAT_COLUMNS
 
-__all__ = ["ParsedFile", "attach_wide_odds", "iter_csv_files", "parse_file"]
+__all__ = ["ParsedFile", "attach_wide_odds", "iter_csv_files", "parse_file", "parse_worker"]
 
 REQUIRED_COLUMNS = ("Div", "Date", "HomeTeam", "AwayTeam", "FTHG", "FTAG")
 _TEXT_COLUMNS = ("Div", "Date", "Time", "HomeTeam", "AwayTeam", "FTR", "HTR", "Referee")
@@ -134,6 +136,23 @@ def iter_csv_files(paths: str | Path | Iterable[str | Path]) -> list[Path]:
                 seen.add(key)
                 out.append(f)
     return out
+
+
+def parse_worker(conn: Connection, bad_odds: Literal["warn", "raise"] = "warn") -> None:
+    """Body of a parser process: parse each path received on ``conn`` and send back the ``ParsedFile``
+    or the ``IngestError``, until ``None`` arrives.
+
+    It lives here, not with the store code, so that a worker process imports the parser only and
+    starts fast. An unexpected failure is sent back as a ``RuntimeError`` carrying the traceback.
+    """
+    while (path := conn.recv()) is not None:
+        try:
+            result: ParsedFile | Exception = parse_file(path, bad_odds=bad_odds)
+        except FormguideError as exc:
+            result = exc
+        except Exception:  # noqa: BLE001 - reported to the parent, which raises it
+            result = RuntimeError(f"parsing {path} failed in a worker process:\n{traceback.format_exc()}")
+        conn.send(result)
 
 
 # ----------------------------------------------------------------------------------------------

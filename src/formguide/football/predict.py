@@ -113,8 +113,7 @@ def simulate_remaining(engine: Engine, sport: Sport, competition: str, season: s
     fixtures = frame[in_season & frame["home_goals"].isna().to_numpy()]
     score_probs = est.score_matrix(fixtures) if len(fixtures) else np.zeros((0, 1, 1))
     sim = simulate_season(played, fixtures, score_probs, n=n, seed=seed)
-    table = sim.to_frame().reset_index()
-    table = table.rename(columns={table.columns[0]: "team"}) if "team" not in table.columns else table
+    table = sim.to_frame()
     return {"competition": competition, "season": season, "from": pd.Timestamp(date_from).date().isoformat(),
             "model": f"{model.name} v{model.version} ({model.model_type})", "refitted": ctx["refitted"],
             "n_simulations": n, "n_fixtures": len(fixtures), "table": table.to_dict(orient="records"),

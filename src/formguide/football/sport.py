@@ -11,9 +11,13 @@ import pandas as pd
 from sqlalchemy import Engine
 
 from formguide.core.sport import IngestReport, MatchSport
-from formguide.football import markets, store_io
-from formguide.football.features import football_feature_set
-from formguide.football.models import estimators
+
+
+def _estimators():
+    """Imported on first use: scikit-learn and SciPy cost seconds at start-up that ingest never needs."""
+    from formguide.football.models import estimators
+
+    return estimators
 
 
 class FootballSport(MatchSport):
@@ -23,29 +27,39 @@ class FootballSport(MatchSport):
 
     def ingest(self, engine: Engine, paths: Sequence[Path], *, progress: Callable[[int], None] | None = None
                ) -> IngestReport:
+        from formguide.football import store_io
+
         return store_io.ingest_files(engine, paths, progress=progress)
 
     def load_frame(self, engine: Engine, competitions: Sequence[str] | None = None) -> pd.DataFrame:
+        from formguide.football import store_io
+
         return store_io.load_frame(engine, competitions)
 
     def feature_set(self, **options: Any):
+        from formguide.football.features import football_feature_set
+
         return football_feature_set(**options)
 
     def outcome(self, frame: pd.DataFrame) -> np.ndarray:
-        return estimators.outcome_index(frame)
+        return _estimators().outcome_index(frame)
 
     def market_probabilities(self, frame: pd.DataFrame, *, which: str = "close",
                              method: str = "multiplicative") -> np.ndarray:
+        from formguide.football import markets
+
         return markets.market_probabilities(frame, which, method)
 
     def best_odds(self, frame: pd.DataFrame) -> np.ndarray:
+        from formguide.football import markets
+
         return markets.odds_matrix(frame, "best")
 
     def make_model(self, model_type: str, **params: Any):
-        return estimators.make_estimator(model_type, **params)
+        return _estimators().make_estimator(model_type, **params)
 
     def model_from_dict(self, data: dict[str, Any]):
-        return estimators.estimator_from_dict(data)
+        return _estimators().estimator_from_dict(data)
 
     def baselines(self) -> dict[str, Callable[[], Any]]:
-        return {"elo": estimators.EloEstimator}
+        return {"elo": _estimators().EloEstimator}

@@ -13,16 +13,16 @@ price), the strings of an odds type stored once in ``odds_types``.
 
 from __future__ import annotations
 
-import functools
 import json
 import os
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Literal
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Engine, delete, select, update
+from sqlalchemy import Connection, Engine, bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from formguide.core.errors import FormguideError, IngestError
@@ -42,75 +42,87 @@ from formguide.core.store.models import (
 )
 from formguide.football import schema
 from formguide.football.odds import OddsColumn
-from formguide.football.parse import ParsedFile, attach_wide_odds, iter_csv_files, parse_file
+from formguide.football.parse import ParsedFile, attach_wide_odds, iter_csv_files, parse_file, parse_worker
 
 SPORT = "football"
 SOURCE = "football-data"
 #: Ids per ``IN (...)`` list, well inside SQLite's bound-parameter limit.
 _IN_CHUNK = 5_000
+# Core tables: the writer runs Core statements on the session's connection (the ORM layer would add
+# about half a millisecond to each of the ~2,000 small statements of a full load).
+_EVENTS, _TEAMS, _ALIASES = Event.__table__, Team.__table__, TeamAlias.__table__
 
 
 def _external_keys(matches: pd.DataFrame) -> list[str]:
-    days = matches["kickoff"].dt.strftime("%Y-%m-%d").tolist()
+    days = np.datetime_as_string(matches["kickoff"].to_numpy().astype("datetime64[D]")).tolist()
     return [f"{c}|{s}|{d}|{h}|{a}" for c, s, d, h, a in zip(
         matches["competition"].tolist(), matches["season"].tolist(), days, matches["home_team"].tolist(),
         matches["away_team"].tolist(), strict=True)]
 
 
-def _resolve_teams(session: Session, names: Sequence[str]) -> tuple[dict[str, int], list[str]]:
+def _resolve_teams(conn: Connection, names: Sequence[str]) -> tuple[dict[str, int], list[str]]:
     """Map source names to team ids through aliases, creating (and reporting) teams never seen before."""
     wanted = sorted(set(names))
-    rows = session.execute(
-        select(TeamAlias.alias, TeamAlias.team_id).where(TeamAlias.sport == SPORT, TeamAlias.source == SOURCE,
-                                                           TeamAlias.alias.in_(wanted))
-    ).all()
-    ids = {alias: team_id for alias, team_id in rows}
+    ids = dict(conn.execute(select(_ALIASES.c.alias, _ALIASES.c.team_id).where(
+        _ALIASES.c.sport == SPORT, _ALIASES.c.source == SOURCE, _ALIASES.c.alias.in_(wanted))).all())
     new = [n for n in wanted if n not in ids]
     if not new:
         return ids, new
-    teams = {t.name: t for t in session.scalars(
-        select(Team).where(Team.sport == SPORT, Team.kind == "team", Team.name.in_(new)))}
-    created = [Team(sport=SPORT, kind="team", name=name) for name in new if name not in teams]
-    session.add_all(created)
-    session.flush()
-    teams.update((t.name, t) for t in created)
-    session.add_all([TeamAlias(team_id=teams[name].id, sport=SPORT, source=SOURCE, alias=name) for name in new])
-    session.flush()
-    ids.update((name, teams[name].id) for name in new)
+
+    def team_ids() -> dict[str, int]:
+        return dict(conn.execute(select(_TEAMS.c.name, _TEAMS.c.id).where(
+            _TEAMS.c.sport == SPORT, _TEAMS.c.kind == "team", _TEAMS.c.name.in_(new))).all())
+
+    teams = team_ids()
+    missing = [name for name in new if name not in teams]
+    if missing:
+        conn.execute(insert(_TEAMS), [{"sport": SPORT, "kind": "team", "name": name} for name in missing])
+        teams = team_ids()
+    conn.execute(insert(_ALIASES), [
+        {"team_id": teams[name], "sport": SPORT, "source": SOURCE, "alias": name} for name in new])
+    ids.update((name, teams[name]) for name in new)
     return ids, new
 
 
-def _get_or_create_season(session: Session, competition: str, season: str, matches: pd.DataFrame) -> tuple[int, int]:
-    comp = session.scalars(select(Competition).where(Competition.sport == SPORT, Competition.code == competition)).first()
-    if comp is None:
-        comp = Competition(sport=SPORT, code=competition, name=LEAGUE_NAMES.get(competition))
-        session.add(comp)
-        session.flush()
-    row = session.scalars(select(Season).where(Season.competition_id == comp.id, Season.code == season)).first()
+def _get_or_create_season(conn: Connection, competition: str, season: str, matches: pd.DataFrame
+                          ) -> tuple[int, int]:
+    """Ids of the competition and season (created when new); the season's dates widen to cover the matches."""
+    comps, seasons = Competition.__table__, Season.__table__
+    comp_id = conn.execute(select(comps.c.id).where(comps.c.sport == SPORT, comps.c.code == competition)).scalar()
+    if comp_id is None:
+        comp_id = conn.execute(insert(comps).values(
+            sport=SPORT, code=competition, name=LEAGUE_NAMES.get(competition)).returning(comps.c.id)).scalar_one()
     start, end = matches["kickoff"].min().to_pydatetime(), matches["kickoff"].max().to_pydatetime()
+    row = conn.execute(select(seasons.c.id, seasons.c.start_date, seasons.c.end_date).where(
+        seasons.c.competition_id == comp_id, seasons.c.code == season)).first()
     if row is None:
-        row = Season(competition_id=comp.id, code=season, start_date=start, end_date=end)
-        session.add(row)
-    else:
-        row.start_date = min(row.start_date or start, start)
-        row.end_date = max(row.end_date or end, end)
-    session.flush()
-    return comp.id, row.id
+        season_id = conn.execute(insert(seasons).values(
+            competition_id=comp_id, code=season, start_date=start, end_date=end).returning(seasons.c.id)
+        ).scalar_one()
+        return comp_id, season_id
+    wider = (min(row.start_date or start, start), max(row.end_date or end, end))
+    if wider != (row.start_date, row.end_date):
+        conn.execute(update(seasons).where(seasons.c.id == row.id).values(start_date=wider[0], end_date=wider[1]))
+    return comp_id, row.id
 
 
-def _odds_type_ids(session: Session, kinds: Sequence[OddsColumn]) -> np.ndarray:
+def _odds_type_ids(conn: Connection, kinds: Sequence[OddsColumn]) -> np.ndarray:
     """``odds_types.id`` of each kind of price, creating the kinds not stored yet."""
     if not kinds:
         return np.empty(0, dtype=np.int32)
-    stored = {(b, m, s, bool(c)): i for i, b, m, s, c in session.execute(
-        select(OddsType.id, OddsType.bookmaker, OddsType.market, OddsType.selection, OddsType.is_closing))}
-    missing = sorted({tuple(k) for k in kinds} - set(stored))
+    t = OddsType.__table__
+
+    def stored() -> dict[tuple, int]:
+        rows = conn.execute(select(t.c.id, t.c.bookmaker, t.c.market, t.c.selection, t.c.is_closing)).all()
+        return {(b, m, s, bool(c)): i for i, b, m, s, c in rows}
+
+    known = stored()
+    missing = sorted({tuple(k) for k in kinds} - set(known))
     if missing:
-        rows = [OddsType(bookmaker=b, market=m, selection=s, is_closing=c) for b, m, s, c in missing]
-        session.add_all(rows)
-        session.flush()
-        stored.update(((r.bookmaker, r.market, r.selection, r.is_closing), r.id) for r in rows)
-    return np.array([stored[tuple(k)] for k in kinds], dtype=np.int32)
+        conn.execute(insert(t), [{"bookmaker": b, "market": m, "selection": s, "is_closing": c}
+                                 for b, m, s, c in missing])
+        known = stored()
+    return np.array([known[tuple(k)] for k in kinds], dtype=np.int32)
 
 
 def _ints(values: np.ndarray) -> np.ndarray:
@@ -121,7 +133,7 @@ def _ints(values: np.ndarray) -> np.ndarray:
 
 
 def _stats_json(m: pd.DataFrame) -> list[str]:
-    """The ``results.stats`` JSON of each row (statistics present, then the referee), as ``json.dumps`` writes it.
+    """``results.stats`` JSON of each row (statistics present, then the referee), as ``json.dumps`` writes it.
 
     Rows share a handful of patterns of present statistics, so each pattern gets a ``%``-template
     and the per-row work is one string format.
@@ -131,34 +143,32 @@ def _stats_json(m: pd.DataFrame) -> list[str]:
     present = ~np.isnan(stats)
     ints = np.nan_to_num(stats).astype(np.int64)
     codes, refs = pd.factorize(m["referee"].to_numpy(dtype=object, na_value=None))
-    ref_part = np.array([f'"referee": {json.dumps(r)}' if isinstance(r, str) and r else "" for r in refs] + [""],
-                        dtype=object)[codes]  # code -1 (no referee) takes the trailing ""
-    patterns, which = np.unique(present, axis=0, return_inverse=True)
-    which = which.reshape(-1)
+    ref_part = np.array([f'"referee": {json.dumps(r)}' if isinstance(r, str) and r else "" for r in refs]
+                        + [""], dtype=object)[codes]  # code -1 (no referee) takes the trailing ""
+    # Pattern of a row: which statistics it has (bits 0-11) and whether it names a referee (bit 12).
+    pattern = present.astype(np.int64) @ (1 << np.arange(len(names), dtype=np.int64))
+    pattern |= (ref_part != "").astype(np.int64) << len(names)
     out = np.empty(len(m), dtype=object)
-    for p, pattern in enumerate(patterns):
-        rows = np.flatnonzero(which == p)
-        fields = [f'"{names[j]}": %d' for j in np.flatnonzero(pattern)]
-        values = ints[np.ix_(rows, np.flatnonzero(pattern))].tolist()
-        for with_ref in (False, True):
-            sel = (ref_part[rows] != "") == with_ref
-            template = "{" + ", ".join(fields + (["%s"] if with_ref else [])) + "}"
-            refs_sel = ref_part[rows][sel].tolist()
-            vals_sel = [values[i] for i in np.flatnonzero(sel)]
-            if with_ref:
-                out[rows[sel]] = [template % (*v, r) for v, r in zip(vals_sel, refs_sel, strict=True)]
-            else:
-                out[rows[sel]] = [template % tuple(v) for v in vals_sel]
+    for p in np.unique(pattern).tolist():
+        rows = np.flatnonzero(pattern == p)
+        cols = [j for j in range(len(names)) if p >> j & 1]
+        with_ref = bool(p >> len(names) & 1)
+        template = "{" + ", ".join([f'"{names[j]}": %d' for j in cols] + (["%s"] if with_ref else [])) + "}"
+        values = ints[np.ix_(rows, cols)].tolist()
+        if with_ref:
+            out[rows] = [template % (*v, r) for v, r in zip(values, ref_part[rows].tolist(), strict=True)]
+        else:
+            out[rows] = [template % tuple(v) for v in values]
     return out.tolist()
 
 
-def _write_results(session: Session, event_ids: np.ndarray, m: pd.DataFrame) -> None:
+def _write_results(conn: Connection, event_ids: np.ndarray, m: pd.DataFrame) -> None:
     """Result rows (scores, outcome, statistics JSON) of the played matches; fixtures get none."""
     played = m["home_goals"].notna().to_numpy()
     if not played.any():
         return
     sub = m.loc[played]
-    bulk_insert_columns(session, "results", {
+    bulk_insert_columns(conn, "results", {
         "event_id": event_ids[played],
         **{col: _ints(sub[src].to_numpy(dtype=float, na_value=np.nan)) for col, src in (
             ("home_score", "home_goals"), ("away_score", "away_goals"),
@@ -168,16 +178,17 @@ def _write_results(session: Session, event_ids: np.ndarray, m: pd.DataFrame) -> 
     })
 
 
-def _write_odds(session: Session, event_ids: np.ndarray, prices: np.ndarray, kinds: Sequence[OddsColumn]) -> None:
+def _write_odds(conn: Connection, event_ids: np.ndarray, prices: np.ndarray,
+                kinds: Sequence[OddsColumn]) -> None:
     """One row per price present; rows go in key order, the order of the table's b-tree."""
     r, j = np.nonzero(~np.isnan(prices))
     if not r.size:
         return
     ev = event_ids.astype(np.int32)[r]
-    types = _odds_type_ids(session, kinds)[j]
+    types = _odds_type_ids(conn, kinds)[j]
     order = np.lexsort((types, ev))
-    bulk_insert_columns(session, "odds", {"event_id": ev[order], "type_id": types[order],
-                                          "price": prices[r, j][order].astype(np.float64)})
+    bulk_insert_columns(conn, "odds", {"event_id": ev[order], "type_id": types[order],
+                                       "price": prices[r, j][order].astype(np.float64)})
 
 
 def write_parsed(session: Session, parsed: ParsedFile) -> FileReport:
@@ -186,15 +197,16 @@ def write_parsed(session: Session, parsed: ParsedFile) -> FileReport:
     report = FileReport(path=str(parsed.path), status="ok", warnings=list(parsed.warnings))
     if m.empty:
         return report
-    comp_id, season_id = _get_or_create_season(session, parsed.competition, parsed.season, m)
-    team_ids, new_teams = _resolve_teams(session, pd.concat([m["home_team"], m["away_team"]]).tolist())
+    conn = session.connection()
+    comp_id, season_id = _get_or_create_season(conn, parsed.competition, parsed.season, m)
+    team_ids, new_teams = _resolve_teams(conn, pd.concat([m["home_team"], m["away_team"]]).tolist())
     report.new_teams = new_teams
     keys = _external_keys(m)
     hashes = m["row_hash"].to_numpy(dtype=object)
 
     def stored() -> tuple[pd.Index, np.ndarray, np.ndarray]:
-        rows = session.execute(select(Event.external_key, Event.id, Event.row_hash).where(
-            Event.sport == SPORT, Event.season_id == season_id)).all()
+        rows = conn.execute(select(_EVENTS.c.external_key, _EVENTS.c.id, _EVENTS.c.row_hash).where(
+            _EVENTS.c.sport == SPORT, _EVENTS.c.season_id == season_id)).all()
         return (pd.Index([r[0] for r in rows], dtype=object), np.array([r[1] for r in rows], dtype=np.int64),
                 np.array([r[2] for r in rows], dtype=object))
 
@@ -214,16 +226,17 @@ def write_parsed(session: Session, parsed: ParsedFile) -> FileReport:
         ids = old_ids[at[changed]]
         for chunk in range(0, len(ids), _IN_CHUNK):
             part = ids[chunk:chunk + _IN_CHUNK].tolist()
-            session.execute(delete(Result).where(Result.event_id.in_(part)))
-            session.execute(delete(Odds).where(Odds.event_id.in_(part)))
-        kick = m["kickoff"].dt.to_pydatetime()
-        session.execute(update(Event), [
-            {"id": int(ids[i]), "kickoff": kick[k], "status": str(status[k]), "row_hash": hashes[k], "source": source}
+            conn.execute(delete(Result.__table__).where(Result.__table__.c.event_id.in_(part)))
+            conn.execute(delete(Odds.__table__).where(Odds.__table__.c.event_id.in_(part)))
+        kick = m["kickoff"].to_numpy()
+        conn.execute(update(_EVENTS).where(_EVENTS.c.id == bindparam("event_id")), [
+            {"event_id": int(ids[i]), "kickoff": pd.Timestamp(kick[k]).to_pydatetime(), "status": str(status[k]),
+             "row_hash": hashes[k], "source": source}
             for i, k in enumerate(np.flatnonzero(changed))])
     if is_new.any():
         new = np.flatnonzero(is_new)
         k = len(new)
-        bulk_insert_columns(session, "events", {
+        bulk_insert_columns(conn, "events", {
             "sport": [SPORT] * k, "competition_id": [comp_id] * k, "season_id": [season_id] * k,
             "external_key": [keys[i] for i in new], "kickoff": m["kickoff"].to_numpy()[new],
             "home_team_id": m["home_team"].map(team_ids).to_numpy(dtype=np.int64)[new],
@@ -235,9 +248,37 @@ def write_parsed(session: Session, parsed: ParsedFile) -> FileReport:
     touched = np.flatnonzero(is_new | changed)
     event_ids = old_ids[at[touched]]
     sub = m.iloc[touched].reset_index(drop=True)
-    _write_results(session, event_ids, sub)
-    _write_odds(session, event_ids, parsed.odds_prices[touched], parsed.odds_kinds)
+    _write_results(conn, event_ids, sub)
+    _write_odds(conn, event_ids, parsed.odds_prices[touched], parsed.odds_kinds)
     return report
+
+
+@contextmanager
+def _file_transaction(engine: Engine) -> Iterator[Session]:
+    """One file's transaction: commit on success, roll back everything on any error.
+
+    On SQLite, foreign-key enforcement is off while it runs (and back on afterwards, whatever
+    happens): every id the writer stores was read or created in this same transaction, so the
+    checks cannot fail, and skipping them saves two index look-ups per odds row (~1 s of a full load).
+    """
+    with engine.connect() as conn:
+        sqlite = conn.dialect.name == "sqlite"
+        if sqlite:
+            conn.exec_driver_sql("PRAGMA foreign_keys=OFF")  # a no-op inside a transaction, so before it
+            conn.commit()
+        try:
+            with Session(bind=conn, expire_on_commit=False) as session:
+                try:
+                    yield session
+                    session.commit()
+                except BaseException:
+                    session.rollback()
+                    raise
+        finally:
+            if sqlite:
+                conn.rollback()
+                conn.exec_driver_sql("PRAGMA foreign_keys=ON")
+                conn.commit()
 
 
 def _import_record(report: FileReport, sha: str | None) -> ImportRecord:
@@ -246,34 +287,60 @@ def _import_record(report: FileReport, sha: str | None) -> ImportRecord:
                         rejected=report.rejected, new_teams=report.new_teams, error=report.error)
 
 
-def _parse_or_error(path: Path, bad_odds: str) -> ParsedFile | FormguideError:
-    try:
-        return parse_file(path, bad_odds=bad_odds)  # type: ignore[arg-type]
-    except FormguideError as exc:
-        return exc
-
-
 def _parsed_in_order(files: list[Path], workers: int, bad_odds: str
                      ) -> Iterator[tuple[Path, ParsedFile | FormguideError]]:
-    """Parse files in worker processes while the caller writes the previous one (I/O and CPU overlap)."""
-    parse = functools.partial(_parse_or_error, bad_odds=bad_odds)
+    """Parse files in worker processes while the caller writes earlier ones (CPU and I/O overlap).
+
+    Plain processes and pipes, read by the calling thread itself: an executor's helper threads in
+    this process would contend for the GIL with the writer. File ``k`` goes to worker ``k % n``
+    and each worker holds at most two files (one parsing, one waiting), which bounds memory.
+    """
     if workers <= 0 or len(files) < 4:
         for path in files:
-            yield path, parse(path)
+            try:
+                parsed: ParsedFile | FormguideError = parse_file(path, bad_odds=bad_odds)  # type: ignore[arg-type]
+            except FormguideError as exc:
+                parsed = exc
+            yield path, parsed
         return
     import multiprocessing as mp
-    from concurrent.futures import ProcessPoolExecutor
 
-    ctx = mp.get_context("forkserver") if "forkserver" in mp.get_all_start_methods() else None
-    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
-        ahead = 2 * workers  # parsed files waiting in memory: bounded, so peak memory is too
-        pending = [pool.submit(parse, p) for p in files[:ahead]]
+    ctx = mp.get_context("forkserver" if "forkserver" in mp.get_all_start_methods() else None)
+    n = min(workers, len(files))
+    pipes, procs = [], []
+    finished = False
+    try:
+        for _ in range(n):
+            mine, theirs = ctx.Pipe()
+            proc = ctx.Process(target=parse_worker, args=(theirs, bad_odds), name="formguide-parse", daemon=True)
+            proc.start()
+            theirs.close()
+            pipes.append(mine)
+            procs.append(proc)
+        sent = min(len(files), 2 * n)
+        for k in range(sent):
+            pipes[k % n].send(files[k])
         for i, path in enumerate(files):
-            if i + ahead < len(files):
-                pending.append(pool.submit(parse, files[i + ahead]))
-            result = pending[i].result()
-            pending[i] = None  # type: ignore[call-overload]  # free the parsed file once written
+            try:
+                result = pipes[i % n].recv()
+            except EOFError:
+                raise FormguideError(f"the parser process stopped unexpectedly while reading {path}") from None
+            if sent < len(files):
+                pipes[sent % n].send(files[sent])
+                sent += 1
+            if isinstance(result, RuntimeError):
+                raise result
             yield path, result
+        finished = True
+    finally:
+        for conn, proc in zip(pipes, procs, strict=True):
+            if finished:
+                conn.send(None)
+                proc.join(timeout=10)
+            if proc.is_alive():  # stopped early: the worker may be blocked sending a result nobody reads
+                proc.terminate()
+                proc.join()
+            conn.close()
 
 
 def _expand(paths: Sequence[Path | str]) -> tuple[list[Path], list[tuple[Path, IngestError]]]:
@@ -313,7 +380,8 @@ def ingest_files(engine: Engine, paths: Sequence[Path | str] | Path | str, *,
     report = IngestReport()
 
     def rejected(path: Path, exc: FormguideError, sha: str | None) -> None:
-        file_report = FileReport(path=str(path), status="rejected", rejected=_count_rows(path), error=str(exc))
+        file_report = FileReport(path=str(path), status="rejected", rejected=_count_rows(path),
+                                 error=str(exc))
         with session_scope(engine) as s:
             s.add(_import_record(file_report, sha))
         report.files.append(file_report)
@@ -329,7 +397,7 @@ def ingest_files(engine: Engine, paths: Sequence[Path | str] | Path | str, *,
             rejected(path, parsed, None)
             continue
         try:
-            with session_scope(engine) as s:
+            with _file_transaction(engine) as s:
                 file_report = write_parsed(s, parsed)
                 s.add(_import_record(file_report, parsed.content_hash))
         except FormguideError as exc:
@@ -399,12 +467,41 @@ def _text(q: str):  # small indirection so read_sql accepts named params on ever
 
 
 def _load_odds(conn, competitions, params) -> pd.DataFrame:
-    q = ("SELECT o.event_id, o.bookmaker, o.market, o.selection, o.price, o.is_closing FROM odds o "
-         "JOIN events e ON e.id = o.event_id JOIN competitions c ON c.id = e.competition_id "
-         "WHERE e.sport = 'football'")
+    """Long odds (``event_id, bookmaker, market, selection, price, is_closing``) of the football events.
+
+    Millions of rows: prices come through the driver's cursor as three numbers per row, and the
+    strings of the few dozen odds types are attached by numpy indexing (reading the ``odds_long``
+    view through pandas takes about three times as long).
+    """
+    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    q = ("SELECT o.event_id, o.type_id, o.price FROM odds o JOIN events e ON e.id = o.event_id "
+         "JOIN competitions c ON c.id = e.competition_id WHERE e.sport = 'football'")
+    args: list = []
     if competitions:
-        q += " AND c.code IN (" + ", ".join(f":c{i}" for i in range(len(competitions))) + ")"
-    return pd.read_sql_query(_text(q), conn, params=params)
+        q += " AND c.code IN (" + ", ".join([mark] * len(competitions)) + ")"
+        args = [params[f"c{i}"] for i in range(len(competitions))]
+    row = np.dtype([("event_id", np.int64), ("type_id", np.int64), ("price", np.float64)])
+    parts = [np.empty(0, dtype=row)]
+    cur = conn.connection.dbapi_connection.cursor()
+    try:
+        cur.execute(q, args)
+        while chunk := cur.fetchmany(200_000):  # chunks: no Python tuple for every price at once
+            parts.append(np.array(chunk, dtype=row))
+    finally:
+        cur.close()
+    prices = np.concatenate(parts)
+    types = conn.execute(select(OddsType.id, OddsType.bookmaker, OddsType.market, OddsType.selection,
+                                OddsType.is_closing)).all()
+    ids = np.array([t[0] for t in types], dtype=np.int64)
+    at = np.zeros(int(ids.max()) + 1 if len(ids) else 1, dtype=np.int64)
+    at[ids] = np.arange(len(ids))
+    kind = at[prices["type_id"]]
+    out = {"event_id": prices["event_id"]}
+    for j, col in enumerate(("bookmaker", "market", "selection"), start=1):
+        out[col] = np.array([t[j] for t in types], dtype=object)[kind]
+    out["price"] = prices["price"]
+    out["is_closing"] = np.array([bool(t[4]) for t in types], dtype=bool)[kind]
+    return pd.DataFrame(out)
 
 
 def _attach_odds_by_event(frame: pd.DataFrame, odds: pd.DataFrame) -> pd.DataFrame:

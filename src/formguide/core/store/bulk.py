@@ -19,6 +19,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
+from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
 #: Most bound parameters per SQLite statement; SQLite >= 3.32 allows 32,766.
@@ -30,17 +31,20 @@ _PG_BINARY_TYPES = {np.dtype(np.int32): ">i4", np.dtype(np.int64): ">i8", np.dty
 _PG_BINARY_HEADER = b"PGCOPY\n\xff\r\n\x00" + (0).to_bytes(4, "big") + (0).to_bytes(4, "big")
 
 
-def bulk_insert(session: Session, table: str, columns: Sequence[str], rows: Iterable[Sequence]) -> int:
-    """Insert plain row tuples into ``table``; returns the number of rows. Part of the session's transaction."""
+def bulk_insert(target: Session | Connection, table: str, columns: Sequence[str], rows: Iterable[Sequence]) -> int:
+    """Insert plain row tuples into ``table``; returns the row count. Part of the caller's transaction."""
     rows = list(rows)
     if not rows:
         return 0
     data = {c: [r[j] for r in rows] for j, c in enumerate(columns)}
-    return bulk_insert_columns(session, table, data)
+    return bulk_insert_columns(target, table, data)
 
 
-def bulk_insert_columns(session: Session, table: str, data: Mapping[str, Sequence[Any] | np.ndarray]) -> int:
+def bulk_insert_columns(target: Session | Connection, table: str,
+                        data: Mapping[str, Sequence[Any] | np.ndarray]) -> int:
     """Insert columns (equal-length arrays or lists; NaN / None / NaT are NULL) into ``table``.
+
+    ``target`` is a session or a connection; the rows join its current transaction.
 
     On PostgreSQL, integer arrays must be ``int32`` for INTEGER and ``int64`` for BIGINT columns
     when every column is numeric (the binary COPY path sends them as they are).
@@ -54,7 +58,7 @@ def bulk_insert_columns(session: Session, table: str, data: Mapping[str, Sequenc
     n = lengths.pop()
     if n == 0:
         return 0
-    conn = session.connection()
+    conn = target.connection() if isinstance(target, Session) else target
     raw = conn.connection.dbapi_connection
     names = ", ".join(columns)
     if conn.dialect.name == "postgresql":
@@ -73,16 +77,20 @@ def bulk_insert_columns(session: Session, table: str, data: Mapping[str, Sequenc
     per = max(1, min(SQLITE_ROWS_PER_STATEMENT, SQLITE_MAX_PARAMS // width))
     mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
     one = "(" + ", ".join([mark] * width) + ")"
-    n_full = n // per
-    step = per * width
     cur = raw.cursor()
     try:
-        if n_full:
-            stmt = f"INSERT INTO {table} ({names}) VALUES " + ", ".join([one] * per)
-            cur.executemany(stmt, (flat[i * step:(i + 1) * step] for i in range(n_full)))
-        rest = n - n_full * per
-        if rest:
-            cur.execute(f"INSERT INTO {table} ({names}) VALUES " + ", ".join([one] * rest), flat[n_full * step:])
+        start = 0
+        # Full statements of ``per`` rows, then the rest in power-of-two sizes, so that every statement
+        # text recurs and the driver's statement cache spares SQLite from compiling it again.
+        for size in [per] + [1 << b for b in range(per.bit_length() - 1, -1, -1)]:
+            count = (n - start) // size
+            if not count:
+                continue
+            stmt = f"INSERT INTO {table} ({names}) VALUES " + ", ".join([one] * size)
+            step = size * width
+            base = start * width
+            cur.executemany(stmt, (flat[base + i * step: base + (i + 1) * step] for i in range(count)))
+            start += count * size
     finally:
         cur.close()
     return n

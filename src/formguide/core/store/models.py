@@ -267,3 +267,53 @@ class Task(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime, server_default=func.now())
     started_at: Mapped[datetime | None] = mapped_column(DateTime)
     finished_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class Entry(Base):
+    """One participant's result in one session of a many-competitor event (a race, its qualifying, a sprint).
+
+    ``driver_id`` is the competitor, ``constructor_id`` the team entering them (both ``teams`` rows);
+    ``position`` is the total finishing order, ``position_text`` the source's classification ("1", "R",
+    "D", ...). Session-specific values (qualifying lap times) are columns; anything else goes in
+    ``details``. ``row_hash`` tells an unchanged source row from a corrected one.
+    """
+
+    __tablename__ = "entries"
+
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), primary_key=True)
+    session: Mapped[str] = mapped_column(String(16), primary_key=True)
+    driver_id: Mapped[int] = mapped_column(ForeignKey("teams.id"), primary_key=True, index=True)
+    constructor_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id"), index=True)
+    grid: Mapped[int | None] = mapped_column(Integer)
+    position: Mapped[int | None] = mapped_column(Integer)
+    position_text: Mapped[str | None] = mapped_column(String(8))
+    points: Mapped[float | None] = mapped_column(Float)
+    laps: Mapped[int | None] = mapped_column(Integer)
+    status: Mapped[str | None] = mapped_column(String(64))
+    milliseconds: Mapped[int | None] = mapped_column(Integer)
+    q1_ms: Mapped[int | None] = mapped_column(Integer)
+    q2_ms: Mapped[int | None] = mapped_column(Integer)
+    q3_ms: Mapped[int | None] = mapped_column(Integer)
+    details: Mapped[dict | None] = mapped_column(JSON)
+    row_hash: Mapped[str | None] = mapped_column(String(64))
+
+
+class Lap(Base):
+    """One lap of one competitor in one session: time, tyre and running position.
+
+    Hundreds of thousands of rows, so on SQLite the table is WITHOUT ROWID (clustered by event).
+    """
+
+    __tablename__ = "laps"
+    __table_args__ = {"sqlite_with_rowid": False}
+
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), primary_key=True)
+    session: Mapped[str] = mapped_column(String(16), primary_key=True)
+    driver_id: Mapped[int] = mapped_column(ForeignKey("teams.id"), primary_key=True)
+    lap: Mapped[int] = mapped_column(Integer, primary_key=True)
+    lap_time_ms: Mapped[int | None] = mapped_column(Integer)
+    compound: Mapped[str | None] = mapped_column(String(16))
+    tyre_life: Mapped[int | None] = mapped_column(Integer)
+    stint: Mapped[int | None] = mapped_column(Integer)
+    track_status: Mapped[str | None] = mapped_column(String(16))
+    position: Mapped[int | None] = mapped_column(Integer)

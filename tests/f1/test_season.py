@@ -1,0 +1,353 @@
+"""The season pipeline (formguide.f1.season) on small synthetic seasons written as race folders."""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from formguide.core.errors import FormguideError
+from formguide.core.field import finishing_positions, sample_orders
+from formguide.f1.points import race_points, sprint_points
+from formguide.f1.season import (
+    SeasonConfig,
+    check_output_path,
+    log_path,
+    parse_weights,
+    run_season,
+    watch_season,
+    write_json_atomic,
+)
+
+SEASONS = (2022, 2023)
+ROUNDS = 6
+N_DRIVERS = 10
+CIRCUITS = ["bahrain", "jeddah", "albert_park", "suzuka", "monaco", "silverstone", "spa", "monza"]
+SPRINT_ROUNDS = (2, 4, 5)
+SIMS = 200
+
+
+def _q_time(ms: float) -> str:
+    m, rest = divmod(ms / 1000.0, 60.0)
+    return f"{int(m)}:{rest:06.3f}"
+
+
+def write_weekend(root: Path, season: int, rnd: int, rng: np.random.Generator, *, run: bool = True,
+                  wet: bool | None = None) -> Path:
+    """One race folder: qualifying, race (and a sprint on sprint rounds), Plackett–Luce on fixed strengths."""
+    strength = np.linspace(1.2, -1.2, N_DRIVERS)
+    drivers = [f"driver_{i:02d}" for i in range(N_DRIVERS)]
+    codes = [f"D{i:02d}" for i in range(N_DRIVERS)]
+    teams = [f"team_{i // 2}" for i in range(N_DRIVERS)]
+    folder = root / f"{season}-{rnd:02d}-{CIRCUITS[rnd - 1]}"
+    folder.mkdir(parents=True, exist_ok=True)
+    wet = bool(rng.random() < 0.3) if wet is None else wet
+    sc = bool(rng.random() < 0.5)
+    meta = {"season": season, "round": rnd, "name": f"Round {rnd} Grand Prix", "circuit": CIRCUITS[rnd - 1],
+            "date": f"{season}-{3 + rnd:02d}-10T14:00:00Z"}
+    if run:
+        meta |= {"wet": int(wet), "safety_car": int(sc), "safety_car_laps": 4 if sc else 0}
+    (folder / "race.json").write_text(json.dumps(meta))
+    if not run:
+        lines = ["driver,constructor,driver_code"] + [f"{d},{t},{c}" for d, t, c in zip(drivers, teams, codes,
+                                                                                      strict=True)]
+        (folder / "race.csv").write_text("\n".join(lines) + "\n")
+        return folder
+    q_order = sample_orders(1.5 * strength, 1, rng)[0]
+    q_pos = finishing_positions(q_order) + 1
+    lines = ["driver,constructor,driver_code,position,q1"]
+    lines += [f"{drivers[i]},{teams[i]},{codes[i]},{q_pos[i]},{_q_time(90000 + 150 * q_pos[i])}"
+              for i in range(N_DRIVERS)]
+    (folder / "qualifying.csv").write_text("\n".join(lines) + "\n")
+    sessions = [("race", 0.25 if wet else 0.1, race_points)]
+    if rnd in SPRINT_ROUNDS:
+        sessions.append(("sprint", 0.05, sprint_points))
+    for name, dnf, scorer in sessions:
+        orders, retired = sample_orders((0.6 if wet else 1.0) * strength, 1, rng, dnf_prob=dnf, return_retired=True)
+        pos = finishing_positions(orders)[0] + 1
+        out = retired[0]
+        pts = scorer(season, np.where(out, np.nan, pos)) if name == "sprint" else scorer(season, pos, classified=~out)
+        lines = ["driver,constructor,driver_code,grid,position,points,status,laps"]
+        lines += [f"{drivers[i]},{teams[i]},{codes[i]},{q_pos[i]},{pos[i]},{pts[i]:g},"
+                  f"{'Engine' if out[i] else 'Finished'},{20 if out[i] else 57}" for i in range(N_DRIVERS)]
+        (folder / f"{name}.csv").write_text("\n".join(lines) + "\n")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def history(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("races")
+    rng = np.random.default_rng(2024)
+    for season in SEASONS:
+        for rnd in range(1, ROUNDS + 1):
+            write_weekend(root, season, rnd, rng, wet=(rnd in (2, 5)) if season < 2023 else None)
+    return root
+
+
+def _copy(src: Path, dst: Path) -> Path:
+    import shutil
+
+    shutil.copytree(src, dst)
+    return dst
+
+
+def _config(tmp_path: Path, data: Path, **kw) -> SeasonConfig:
+    kw.setdefault("simulations", SIMS)
+    kw.setdefault("season", 2023)
+    return SeasonConfig(data=data, output=tmp_path / "out" / "season.json", db=f"sqlite:///{tmp_path / 'store.sqlite'}",
+                        refit_every=3, calibration_seasons=1, **kw)
+
+
+def _load(path: Path) -> dict:
+    return json.loads(path.read_text())
+
+
+# ------------------------------------------------------------------------------------------- one run
+@pytest.fixture(scope="module")
+def first_run(history, tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("run")
+    data = _copy(history, tmp / "data")
+    cfg = _config(tmp, data)
+    entry = run_season(cfg)
+    return cfg, entry, _load(cfg.output)
+
+
+def test_first_run_writes_every_race_and_scenario(first_run):
+    cfg, entry, doc = first_run
+    assert entry["status"] == "ok", entry
+    assert entry["races_processed"] == ROUNDS and entry["succeeded"] == ROUNDS and entry["models_trained"] > 0
+    meta = doc["metadata"]
+    for key in ("generated_at", "training_time", "num_simulations", "settings", "weights", "scenarios",
+                "training_history"):
+        assert key in meta
+    assert meta["num_simulations"] == SIMS
+    assert set(meta["scenarios"]) == {"dry", "wet", "safety_car"}
+    assert meta["scenarios"]["wet"]["n_races"] >= 2 and "scale" in meta["scenarios"]["wet"]
+    hist = meta["training_history"][-1]
+    for key in ("timestamp", "duration_s", "races_processed", "succeeded", "failed", "fingerprint", "configuration"):
+        assert key in hist
+    preds = doc["predictions"]
+    assert [p["round"] for p in preds] == list(range(1, ROUNDS + 1))
+    for p in preds:
+        assert p["status"] == "completed" and p["actual"] is not None
+        assert {s["driver"] for s in p["strengths"]} == {f"driver_{i:02d}" for i in range(N_DRIVERS)}
+        for s in p["strengths"]:
+            assert s["prior"] is not None and s["posterior"] is not None
+        for name, scen in p["scenarios"].items():
+            assert scen["available"], (p["race_key"], name)
+            dist = np.array([d["position_distribution"] for d in scen["drivers"]])
+            np.testing.assert_allclose(dist.sum(axis=0), 1.0, atol=1e-5)
+            np.testing.assert_allclose(dist.sum(axis=1), 1.0, atol=1e-5)
+            assert sum(d["win"] for d in scen["drivers"]) == pytest.approx(1.0, abs=1e-4)
+        assert p["weekend_update"]["sessions_used"][0] == "grid"
+        assert "championship_before" in p
+    assert preds[4]["weekend_update"]["sessions_used"] == ["grid", "sprint"]  # 3+ earlier sprints with priors
+    assert doc["championship"]["final"] is True
+    assert log_path(cfg.output).read_text().count("wrote") == 1
+
+
+def test_strongest_driver_is_the_favourite(first_run):
+    _, _, doc = first_run
+    wins = {}
+    for p in doc["predictions"]:
+        for d in p["scenarios"]["dry"]["drivers"]:
+            wins[d["driver"]] = wins.get(d["driver"], 0.0) + d["win"]
+    from scipy.stats import spearmanr
+
+    drivers = sorted(wins)  # driver_00 is the strongest, driver_09 the weakest
+    assert spearmanr(np.arange(len(drivers)), [-wins[d] for d in drivers]).statistic > 0.7
+    dry = doc["predictions"][0]["scenarios"]["dry"]["drivers"][0]
+    wet = next(d for d in doc["predictions"][0]["scenarios"]["wet"]["drivers"] if d["driver"] == dry["driver"])
+    assert wet["win"] < dry["win"]  # the synthetic wet races are more random, and the estimate saw that
+
+
+def test_second_run_recomputes_nothing_and_a_changed_race_recomputes_itself_and_later_ones(first_run, tmp_path):
+    cfg, _, doc1 = first_run
+    entry = run_season(cfg)
+    assert entry["races_processed"] == 0 and entry["races_reused"] == ROUNDS
+    doc2 = _load(cfg.output)
+    assert [p["fingerprint"] for p in doc2["predictions"]] == [p["fingerprint"] for p in doc1["predictions"]]
+    assert len(doc2["metadata"]["training_history"]) == 2
+
+    # correct the result of round 4: swap the first two finishers
+    race = next(cfg.data.glob("2023-04-*")) / "race.csv"
+    lines = race.read_text().splitlines()
+    rows = [ln.split(",") for ln in lines[1:]]
+    a = next(r for r in rows if r[4] == "1")
+    b = next(r for r in rows if r[4] == "2")
+    a[4], b[4], a[5], b[5] = "2", "1", b[5], a[5]
+    race.write_text("\n".join([lines[0]] + [",".join(r) for r in rows]) + "\n")
+    entry = run_season(cfg)
+    assert entry["races_processed"] == ROUNDS - 3 and entry["races_reused"] == 3
+    doc3 = _load(cfg.output)
+    changed = [p["round"] for p, q in zip(doc2["predictions"], doc3["predictions"], strict=True)
+               if p["fingerprint"] != q["fingerprint"]]
+    assert changed == [4, 5, 6]
+    assert doc3["predictions"][0] == doc2["predictions"][0]
+
+
+def test_force_retrain_recomputes_everything(first_run):
+    cfg, _, _ = first_run
+    cfg_force = SeasonConfig(**{**cfg.__dict__, "force_retrain": True})
+    entry = run_season(cfg_force)
+    assert entry["races_processed"] == ROUNDS and entry["models_loaded"] == 0 and entry["models_trained"] > 0
+
+
+def test_overrides_change_the_favourite(first_run, tmp_path):
+    cfg, _, _ = first_run
+    out = tmp_path / "weighted.json"
+    run_season(SeasonConfig(**{**cfg.__dict__, "output": out, "driver_weights": {"D05": 20.0},
+                               "team_weights": {"team_0": 0.2}}))
+    doc = _load(out)
+    dry = doc["predictions"][-1]["scenarios"]["dry"]["drivers"]
+    assert max(dry, key=lambda d: d["win"])["driver"] == "driver_05"
+    assert doc["metadata"]["weights"] == {"drivers": {"D05": 20.0}, "teams": {"team_0": 0.2}}
+    with pytest.raises(FormguideError, match=r"unknown driver\(s\) 'VER'.*known: D00"):
+        run_season(SeasonConfig(**{**cfg.__dict__, "output": out, "driver_weights": {"VER": 1.2}}))
+
+
+# ------------------------------------------------------------------------------------- bad settings
+def test_bad_settings_fail_before_any_work(tmp_path, history):
+    cfg = _config(tmp_path, history, simulations=0)
+    with pytest.raises(FormguideError, match="positive integer"):
+        run_season(cfg)
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    cfg = _config(tmp_path, history)
+    cfg.output = blocker / "season.json"
+    with pytest.raises(FormguideError, match="cannot write the output"):
+        run_season(cfg)
+    with pytest.raises(FormguideError, match="is a folder"):
+        check_output_path(tmp_path)
+    with pytest.raises(FormguideError, match="unknown scenario"):
+        run_season(_config(tmp_path, history, scenarios=("dry", "snow")))
+    assert not (tmp_path / "store.sqlite").exists()  # nothing was started
+
+
+def test_malformed_weights_give_a_clear_error(tmp_path):
+    with pytest.raises(FormguideError, match=r"--driver-weights value is not valid JSON .*line 1 column 2"):
+        parse_weights("{VER: 1.2}", "--driver-weights")
+    with pytest.raises(FormguideError, match="JSON object"):
+        parse_weights("[1, 2]", "--team-weights")
+    with pytest.raises(FormguideError, match="positive number"):
+        parse_weights('{"VER": -1}', "--driver-weights")
+    f = tmp_path / "w.json"
+    f.write_text('{"VER": 1.5}')
+    assert parse_weights(str(f), "--driver-weights") == {"VER": 1.5}
+
+
+def test_atomic_write_never_leaves_half_a_file(tmp_path, monkeypatch):
+    target = tmp_path / "season.json"
+    write_json_atomic(target, {"v": 1})
+    calls = []
+    real = os.replace
+
+    def spy(src, dst):
+        calls.append((Path(src).parent, Path(dst)))
+        return real(src, dst)
+
+    monkeypatch.setattr(os, "replace", spy)
+    write_json_atomic(target, {"v": 2})
+    assert calls == [(tmp_path, target)]  # written beside the target, then swapped in
+    assert _load(target) == {"v": 2}
+
+    def broken(src, dst):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(os, "replace", broken)
+    with pytest.raises(OSError, match="disk full"):
+        write_json_atomic(target, {"v": 3})
+    assert _load(target) == {"v": 2}  # the old file is untouched
+    assert list(tmp_path.iterdir()) == [target]  # no temporary file left behind
+    with pytest.raises(ValueError):
+        write_json_atomic(target, {"v": float("nan")})  # not valid JSON: refused before touching the file
+
+
+def test_cli_season_command(first_run, tmp_path):
+    from formguide.f1.cli import f1_app
+
+    cfg, _, _ = first_run
+    out = tmp_path / "cli.json"
+    args = ["season", "--data", str(cfg.data), "--output", str(out), "--season", "2023", "--db", cfg.db,
+            "--simulations", "200", "--scenarios", "dry", "wet"]
+    result = CliRunner().invoke(f1_app, args)
+    assert result.exit_code == 0, result.output
+    doc = _load(out)
+    assert doc["metadata"]["settings"]["scenarios"] == ["dry", "wet"]
+    assert set(doc["predictions"][0]["scenarios"]) == {"dry", "wet"}
+    bad = CliRunner().invoke(f1_app, args[:-3] + ["--simulations", "-1"])
+    assert bad.exit_code != 0 and "positive integer" in str(bad.exception)
+
+
+# ---------------------------------------------------------------------------------------------- watch
+def _wait(predicate, timeout: float = 60.0) -> bool:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if predicate():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_watch_mode_updates_reports_bad_files_and_stops_cleanly(history, tmp_path):
+    data = _copy(history, tmp_path / "data")
+    rng = np.random.default_rng(7)
+    for rnd in (ROUNDS + 1, ROUNDS + 2):  # the calendar is known ahead: entry lists, no results yet
+        write_weekend(data, 2023, rnd, rng, run=False)
+    cfg = _config(tmp_path, data)
+    stop = threading.Event()
+    runs: list = []
+    thread = threading.Thread(target=watch_season, args=(cfg, stop),
+                              kwargs={"debounce_s": 0.3, "on_run": lambda e, exc: runs.append((e, exc))})
+    thread.start()
+
+    def status(rnd: int) -> str | None:
+        return next((p["status"] for p in _load(cfg.output)["predictions"] if p["round"] == rnd), None)
+
+    try:
+        assert _wait(lambda: len(runs) >= 1), "initial run did not finish"
+        assert runs[0][1] is None and len(_load(cfg.output)["predictions"]) == ROUNDS + 2
+        assert status(ROUNDS + 1) == "scheduled"
+        assert "championship_before" in _load(cfg.output)["predictions"][ROUNDS]  # the next race has title odds
+
+        # results of the next race land: it and the race after it are recomputed, nothing before
+        write_weekend(data, 2023, ROUNDS + 1, rng)
+        assert _wait(lambda: len(runs) >= 2)
+        assert status(ROUNDS + 1) == "completed"
+        assert runs[1][0]["races_processed"] == 2 and runs[1][0]["races_reused"] == ROUNDS
+
+        # a half-written file (race.json cut off mid-way: a parse error) is reported, the weekend is kept
+        # out, and the next change retries it
+        folder = next(data.glob(f"2023-{ROUNDS + 2:02d}-*"))
+        staged = write_weekend(tmp_path / "staging", 2023, ROUNDS + 2, rng)
+        meta = (staged / "race.json").read_text()
+        n = len(runs)
+        (folder / "race.json").write_text(meta[: len(meta) // 2])
+        for name in ("qualifying.csv", "race.csv"):
+            (folder / name).write_text((staged / name).read_text())
+        assert _wait(lambda: len(runs) > n and any(r[0] and r[0]["ingest"]["rejected"] for r in runs[n:]))
+        bad = next(r[0] for r in runs[n:] if r[0] and r[0]["ingest"]["rejected"])
+        assert "race.json" in bad["ingest"]["rejected"][0]["error"] and bad["status"] == "partial"
+        assert "rejected" in log_path(cfg.output).read_text()
+        assert status(ROUNDS + 2) == "scheduled"
+        n = len(runs)
+        (folder / "race.json").write_text(meta)
+        assert _wait(lambda: len(runs) > n and status(ROUNDS + 2) == "completed")
+
+        # a deleted file is reported; what was imported from it stays in the store
+        (next(data.glob("2023-01-*")) / "qualifying.csv").unlink()
+        assert _wait(lambda: "deleted" in log_path(cfg.output).read_text())
+    finally:
+        stop.set()
+        thread.join(timeout=120)
+    assert not thread.is_alive()
+    doc = _load(cfg.output)  # valid, complete JSON after stopping
+    assert len(doc["predictions"]) == ROUNDS + 2
+    assert doc["metadata"]["training_history"][-1]["status"] in ("ok", "partial")
+    assert all(exc is None for _, exc in runs)
