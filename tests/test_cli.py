@@ -167,7 +167,7 @@ def test_an_unknown_model_type_lists_the_known_ones(db, command, tmp_path, capsy
     (["simulate", "--league", "E0", "--season", "1999", "--n", "10"],
      "no events for E0 season 1999; seasons in the store: 2223, 2324, 2425"),
     (["predict", "--league", "E0", "--tier", "Z"], "--tier must be one of A, B, C, D, got 'Z'"),
-    (["backtest", "--league", "E0", "--refit", "year"], "--refit must be week or month, got 'year'"),
+    (["backtest", "--league", "E0", "--refit", "year"], "--refit must be daily, weekly or monthly, got 'year'"),
     (["train", "--league", "E0", "--metric", "accuracy"], "--metric must be log_loss or rps, got 'accuracy'"),
     (["predict", "--league", "E0", "--sport", "cricket"], "unknown sport 'cricket'; known sports:"),
 ])
@@ -184,7 +184,7 @@ def test_bad_arguments_are_refused_clearly(db, tmp_path, args, expected, capsys)
 
 def test_backtest_json_has_the_documented_shape_and_writes_plots(db, tmp_path, capsys):
     plots = tmp_path / "plots"
-    report = _json(run_cli(["backtest", "--league", "E0", "--model", "dixon-coles", "--refit", "month",
+    report = _json(run_cli(["backtest", "--league", "E0", "--model", "dixon-coles", "--refit", "monthly",
                             "--json", "-", "--plots", plots, "--db", db], capsys))
     assert {"model", "market", "baselines", "betting"} <= set(report)
     assert report["model"]["type"] == "dixon-coles" and report["model"]["refit"] == "month"

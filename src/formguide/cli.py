@@ -381,7 +381,7 @@ def backtest(
     model: Annotated[str, typer.Option(help="dixon-coles | poisson | elo | blend")] = "dixon-coles",
     date_from: Annotated[str | None, typer.Option("--from", help="First date predicted (default: 2nd season).")] = None,
     date_to: Annotated[str | None, typer.Option("--to", help="Last date predicted (default: last result).")] = None,
-    refit: Annotated[str, typer.Option(help="Refit the model every week or month.")] = "week",
+    refit: Annotated[str, typer.Option(help="Refit the model every day, week or month (daily|weekly|monthly).")] = "weekly",
     min_edge: Annotated[float, typer.Option(help="Minimum edge to place a bet.")] = 0.02,
     stacker: Annotated[str, typer.Option(help="Blend stacker: logistic or lightgbm.")] = "logistic",
     json_path: Annotated[str | None, typer.Option("--json", help="Write the report as JSON to FILE ('-' = stdout).")]
@@ -400,8 +400,9 @@ def backtest(
         return
     league = _need_league(league, sport)
 
-    if refit not in ("week", "month"):
-        raise FormguideError(f"--refit must be week or month, got {refit!r}")
+    refit = {"daily": "day", "weekly": "week", "monthly": "month"}.get(refit, refit)
+    if refit not in ("day", "week", "month"):
+        raise FormguideError(f"--refit must be daily, weekly or monthly, got {refit!r}")
     plugin = _sport(sport)
     if model not in plugin.model_types:
         raise FormguideError(f"unknown model {model!r}; choose one of {', '.join(plugin.model_types)}")

@@ -56,7 +56,8 @@ def schedules(draw):
 
 
 @settings(max_examples=150, deadline=None)
-@given(schedules(), st.sampled_from(["week", "month"]), st.sampled_from(["week", "month"]), st.integers(1, 20))
+@given(schedules(), st.sampled_from(["week", "month"]), st.sampled_from(["day", "week", "month"]),
+       st.integers(1, 20))
 def test_never_trains_on_a_day_of_the_predicted_period(schedule, period, refit, min_train):
     days, trainable = schedule
     out, rec = run(days, trainable, period=period, refit=refit, min_train=min_train)
@@ -122,6 +123,15 @@ def test_refit_cadence_week_versus_month():
         assert np.array_equal(fit_rows, np.flatnonzero(days < days[month_first_block]))
     # reusing a model never lets it see the weeks it predicts
     assert monthly.violations() == []
+
+
+def test_daily_refits_see_the_results_of_earlier_days_in_the_same_week():
+    days = np.array([MONDAY, MONDAY + 5, MONDAY + 8, MONDAY + 12, MONDAY + 12])  # weekend, midweek, weekend
+    _, weekly = run(days, np.ones(5, bool), period="week", refit="week")
+    _, daily = run(days, np.ones(5, bool), period="week", refit="day")
+    assert [f.tolist() for f in weekly.fits] == [[0, 1]]  # week 2 is predicted from week 1 only
+    assert [f.tolist() for f in daily.fits] == [[0], [0, 1], [0, 1, 2]]  # the midweek result is used
+    assert daily.violations() == [] and weekly.violations() == []
 
 
 def test_a_block_is_predicted_by_one_fit_made_before_its_first_day():

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-PERIODS = ("week", "month", "season")
+PERIODS = ("day", "week", "month", "season")
 
 
 def day_numbers(kickoff: pd.Series | pd.DatetimeIndex | np.ndarray) -> np.ndarray:
@@ -25,6 +25,8 @@ def day_numbers(kickoff: pd.Series | pd.DatetimeIndex | np.ndarray) -> np.ndarra
 
 def period_ids(days: np.ndarray, period: str, seasons: np.ndarray | None = None) -> np.ndarray:
     """Integer id of the calendar period of each day (weeks start on Monday)."""
+    if period == "day":
+        return days.copy()
     if period == "week":
         return (days + 3) // 7  # 1970-01-01 was a Thursday
     if period == "month":
@@ -60,8 +62,11 @@ def walk_forward(
     ``days`` must be sorted ascending. ``trainable`` marks rows with a known outcome. For each period
     the model is (re)fitted on trainable rows with ``days < first day of the period`` whenever the
     ``refit`` period changes, then predicts the period's rows. Rows outside the range, or before
-    ``min_train`` trainable rows exist, stay NaN.
+    ``min_train`` trainable rows exist, stay NaN. ``refit="day"`` predicts day by day (a model then sees
+    every result of the days before, midweek rounds included).
     """
+    if refit == "day":
+        period = "day"
     days = np.asarray(days, dtype=np.int64)
     if days.size and np.any(np.diff(days) < 0):
         raise ValueError("walk_forward needs rows sorted by time")

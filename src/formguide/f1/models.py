@@ -28,6 +28,7 @@ Everything serialises to JSON only (``to_dict`` / :func:`model_from_dict`).
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from typing import Any
 
@@ -351,7 +352,7 @@ def _train_rows(frame: pd.DataFrame, max_age_days: int | None) -> NDArray[np.boo
 # --------------------------------------------------------------------------------------------------
 
 
-class _FieldModel:
+class _FieldModel(ABC):
     """Shared calibration, probability layer and walk-forward of the field models.
 
     Subclasses implement ``_fit_base(frame, X)`` and ``_base_utilities(frame, X)``.
@@ -370,11 +371,13 @@ class _FieldModel:
         self.max_age_days = max_age_days
 
     # -- subclass hooks ------------------------------------------------------------------------------
+    @abstractmethod
     def _fit_base(self, frame: pd.DataFrame, X: pd.DataFrame) -> None:
-        raise NotImplementedError
+        ...
 
+    @abstractmethod
     def _base_utilities(self, frame: pd.DataFrame, X: pd.DataFrame) -> NDArray[np.float64]:
-        raise NotImplementedError
+        ...
 
     def get_params(self) -> dict[str, Any]:
         return {"calibration": self.calibration, "cal_races": self.cal_races, "cal_refit": self.cal_refit,
@@ -493,11 +496,13 @@ class _FieldModel:
         return out
 
     # -- serialisation ---------------------------------------------------------------------------------
+    @abstractmethod
     def _state(self) -> dict[str, Any]:
-        raise NotImplementedError
+        ...
 
+    @abstractmethod
     def _load_state(self, state: dict[str, Any]) -> None:
-        raise NotImplementedError
+        ...
 
     def to_dict(self) -> dict[str, Any]:
         return {"type": self.model_type, "params": self.get_params(), "temperature": self.temperature_,
@@ -703,7 +708,7 @@ def _slot_rates(slot: NDArray[np.float64], won: NDArray[np.bool_], max_slot: int
     return pd.Series(out).ffill().bfill().to_numpy()
 
 
-class _Baseline:
+class _Baseline(ABC):
     """Win probabilities from a slot (grid, standing) per entry, renormalised per race."""
 
     model_type = "baseline"
@@ -715,8 +720,9 @@ class _Baseline:
     def get_params(self) -> dict[str, Any]:
         return {"seasons": self.seasons, "max_slot": self.max_slot}
 
+    @abstractmethod
     def _slots(self, frame: pd.DataFrame, X: pd.DataFrame) -> NDArray[np.float64]:
-        raise NotImplementedError
+        ...
 
     def fit(self, frame: pd.DataFrame, X: pd.DataFrame) -> _Baseline:
         _check_aligned(frame, X)
