@@ -64,7 +64,7 @@ def ingest_command(paths: list[Path], db: str | None, as_json: bool) -> dict:
     return data
 
 
-# ------------------------------------------------------------------- train / predict / backtest (engineer B)
+# ------------------------------------------------------------------- train / predict / backtest
 def _print_json(data: dict) -> None:
     import json
     import math

@@ -14,7 +14,7 @@ One run:
    is reused. Settings include the code version, so changed code recomputes everything.
 3. **Predict** each race whose fingerprint changed, point in time (as of the race's day):
 
-   * prior strengths from engineer B's Plackett–Luce model (:mod:`formguide.f1.models`) on the pre-qualifying
+   * prior strengths from the Plackett–Luce model (:mod:`formguide.f1.models`) on the pre-qualifying
      features (:func:`formguide.f1.features.f1_feature_set`), refitted every ``refit_every`` races on races run
      before the block's first race (fits are cached in the model registry by the fingerprint of their
      training data, so an unchanged fit is loaded, not retrained);
