@@ -26,6 +26,10 @@ demo: install
 	$(BIN)/formguide backtest --league E0 --model blend --from 2023-08-01 --json var/backtest-E0.json
 	$(BIN)/formguide predict --league E0 --date 2025-05-18
 	$(BIN)/formguide simulate --league E0 --season 2425 --from 2025-03-01 --n 20000 --seed 7
+	$(BIN)/formguide ingest f1 $(FORMGUIDE_DATA)/f1_ergast $(FORMGUIDE_DATA)/f1_laps
+	$(BIN)/formguide train --sport f1 --moment post-quali
+	$(BIN)/formguide predict --sport f1 --race 2024-22 --moment post-quali
+	$(BIN)/formguide f1 season --data $(FORMGUIDE_DATA)/f1_ergast --output var/f1-season-2024.json --season 2024
 
 lint: install
 	$(BIN)/ruff check src tests bench

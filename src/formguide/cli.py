@@ -191,7 +191,7 @@ def download(
 # ----------------------------------------------------------------------------------------------- train
 @app.command()
 def train(
-    league: LeagueOpt,
+    league: LeagueOpt = None,
     sport: SportOpt = "football",
     model: Annotated[str, typer.Option(help="dixon-coles | poisson | elo | blend")] = "dixon-coles",
     until: Annotated[str | None, typer.Option(help="Train as of this date (later results are hidden).")] = None,
@@ -376,7 +376,7 @@ def runs_list(db: DbOpt = None, limit: int = 20, as_json: Annotated[bool, typer.
 # -------------------------------------------------------------------------------------------- backtest
 @app.command()
 def backtest(
-    league: LeagueOpt,
+    league: LeagueOpt = None,
     sport: SportOpt = "football",
     model: Annotated[str, typer.Option(help="dixon-coles | poisson | elo | blend")] = "dixon-coles",
     date_from: Annotated[str | None, typer.Option("--from", help="First date predicted (default: 2nd season).")] = None,
@@ -435,7 +435,7 @@ def backtest(
 # --------------------------------------------------------------------------------------------- predict
 @app.command()
 def predict(
-    league: LeagueOpt,
+    league: LeagueOpt = None,
     date: Annotated[str | None, typer.Option(help="Predict as of this date (default: today).")] = None,
     sport: SportOpt = "football",
     days: Annotated[int, typer.Option(help="Fixtures from DATE up to DATE + DAYS.")] = 7,

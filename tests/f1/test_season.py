@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from tests.helpers import run_cli
 from typer.testing import CliRunner
 
 from formguide.core.errors import FormguideError
@@ -283,6 +284,28 @@ def test_cli_season_command(first_run, tmp_path):
     assert set(doc["predictions"][0]["scenarios"]) == {"dry", "wet"}
     bad = CliRunner().invoke(f1_app, args[:-3] + ["--simulations", "-1"])
     assert bad.exit_code != 0 and "positive integer" in str(bad.exception)
+
+
+def test_main_cli_trains_backtests_and_predicts_f1_without_a_league(tmp_path, capsys):
+    """The sport-wide commands take ``--sport f1`` alone (``--league`` is football's)."""
+    rng = np.random.default_rng(7)
+    for season in range(2013, 2024):  # 66 races: training needs 60+
+        for rnd in range(1, ROUNDS + 1):
+            write_weekend(tmp_path / "races", season, rnd, rng)
+    db = ["--db", f"sqlite:///{tmp_path / 'cli.sqlite'}"]
+    assert run_cli(["ingest", "f1", tmp_path / "races", "--json", *db], capsys).code == 0
+    trained = run_cli(["train", "--sport", "f1", "--moment", "pre-quali", "--json", *db], capsys, cwd=tmp_path)
+    assert trained.code == 0, trained.text
+    assert json.loads(trained.out)["status"] == "registered"
+    report = run_cli(["backtest", "--sport", "f1", "--moment", "pre-quali", "--from", "2023-01-01", "--json", "-",
+                      "--plots", tmp_path, *db], capsys)
+    assert report.code == 0, report.text
+    data = json.loads(report.out)
+    assert data["window"]["races"] == ROUNDS and set(data["baselines"]) == {"grid", "pole", "leader"}
+    table = run_cli(["predict", "--sport", "f1", "--race", "2023-06", "--moment", "pre-quali", *db], capsys)
+    assert table.code == 0 and "D00" in table.out, table.text
+    football = run_cli(["train", "--model", "dixon-coles", *db], capsys)
+    assert football.code == 2 and "--league is required for football" in football.text
 
 
 # ---------------------------------------------------------------------------------------------- watch
