@@ -172,8 +172,12 @@ def evaluation_report(sport: Sport, frame: pd.DataFrame, y: np.ndarray, model_pr
 # Training
 # --------------------------------------------------------------------------------------------------
 
-def _fingerprint(frame: pd.DataFrame, fs_version: str, config: dict[str, Any]) -> str:
-    cols = [c for c in frame.columns if c != "event_id"]
+def training_fingerprint(frame: pd.DataFrame, fs_version: str, config: dict[str, Any], *,
+                         id_column: str = "event_id") -> str:
+    """What a training run depends on: every value of the frame (store ids excluded, they carry no
+    information), the feature-set version and the configuration. Equal fingerprints mean a retrain
+    would reproduce the same model, so it is skipped."""
+    cols = [c for c in frame.columns if c != id_column]
     h = hashlib.sha256()
     h.update(fingerprint_frame(frame, cols).encode())
     h.update(fs_version.encode())
@@ -212,7 +216,7 @@ def train(engine: Engine, sport: Sport, cfg: TrainConfig, *, artifacts_dir: Path
             raise DataValidationError(f"only {int(played.sum())} played events for {cfg.competition}; need 100+")
         step("validated", events=len(frame), played=int(played.sum()))
         config = cfg.as_dict()
-        fingerprint = _fingerprint(frame[played], fs.version, config)
+        fingerprint = training_fingerprint(frame[played], fs.version, config)
         with session_scope(engine) as s:
             same = registry.find_by_fingerprint(s, name, fingerprint, config)
         if same is not None and not force:

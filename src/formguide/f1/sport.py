@@ -16,7 +16,6 @@ for the champion of a moment.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import re
 import time
@@ -31,8 +30,8 @@ from sqlalchemy import Engine
 
 from formguide.core import registry
 from formguide.core.errors import DataValidationError, FormguideError, ModelNotFoundError
-from formguide.core.evaluation import fingerprint_frame
 from formguide.core.features.engine import FeatureSet
+from formguide.core.pipeline import training_fingerprint
 from formguide.core.sport import FieldSport, IngestReport
 from formguide.core.store.db import session_scope
 from formguide.f1 import evaluate
@@ -213,15 +212,6 @@ class TrainResult(dict):
     """The outcome of :func:`train` as a plain dict (status, run_id, model_id, version, promoted, metrics...)."""
 
 
-def _fingerprint(frame: pd.DataFrame, fs_version: str, config: dict[str, Any]) -> str:
-    cols = [c for c in frame.columns if c != "race_id"]
-    h = hashlib.sha256()
-    h.update(fingerprint_frame(frame, cols).encode())
-    h.update(fs_version.encode())
-    h.update(registry.canonical_json(config))
-    return h.hexdigest()
-
-
 def _eval_window(frame: pd.DataFrame, eval_seasons: int) -> tuple[pd.Timestamp, pd.Timestamp]:
     run = frame[frame["position"].notna()]
     seasons = sorted(run["season"].unique())
@@ -265,7 +255,7 @@ def train(engine: Engine, *, model_type: str = "plackett-luce", params: dict[str
         if n_races < 60:
             raise DataValidationError(f"only {n_races} F1 races with results; training needs 60+")
         step("validated", entries=len(frame), races=n_races)
-        fingerprint = _fingerprint(frame[run], fs.version, config)
+        fingerprint = training_fingerprint(frame[run], fs.version, config, id_column="race_id")
         with session_scope(engine) as s:
             same = registry.find_by_fingerprint(s, name, fingerprint, config)
             same_info = (same.id, same.version, same.metrics or {}) if same is not None else None
