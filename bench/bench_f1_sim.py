@@ -199,7 +199,7 @@ def bench_watch(frame: pd.DataFrame, tmp: Path, debounce_s: float = 1.0) -> dict
         if exc is not None:
             raise RuntimeError(f"watch run failed: {exc}")
         doc = json.loads(cfg.output.read_text())
-        status = next(p["status"] for p in doc["predictions"] if p["round"] == LANDING_ROUND)
+        status = next(p["metadata"]["status"] for p in doc["predictions"] if p["metadata"]["round"] == LANDING_ROUND)
     finally:
         stop.set()
         thread.join()

@@ -134,9 +134,9 @@ def test_first_run_writes_every_race_and_scenario(first_run):
     for key in ("timestamp", "duration_s", "races_processed", "succeeded", "failed", "fingerprint", "configuration"):
         assert key in hist
     preds = doc["predictions"]
-    assert [p["round"] for p in preds] == list(range(1, ROUNDS + 1))
+    assert [p["metadata"]["round"] for p in preds] == list(range(1, ROUNDS + 1))
     for p in preds:
-        assert p["status"] == "completed" and p["actual"] is not None
+        assert p["metadata"]["status"] == "completed" and p["actual"] is not None
         assert {s["driver"] for s in p["strengths"]} == {f"driver_{i:02d}" for i in range(N_DRIVERS)}
         for s in p["strengths"]:
             assert s["prior"] is not None and s["posterior"] is not None
@@ -187,7 +187,7 @@ def test_second_run_recomputes_nothing_and_a_changed_race_recomputes_itself_and_
     entry = run_season(cfg)
     assert entry["races_processed"] == ROUNDS - 3 and entry["races_reused"] == 3
     doc3 = _load(cfg.output)
-    changed = [p["round"] for p, q in zip(doc2["predictions"], doc3["predictions"], strict=True)
+    changed = [p["metadata"]["round"] for p, q in zip(doc2["predictions"], doc3["predictions"], strict=True)
                if p["fingerprint"] != q["fingerprint"]]
     assert changed == [4, 5, 6]
     assert doc3["predictions"][0] == doc2["predictions"][0]
@@ -331,7 +331,7 @@ def test_watch_mode_updates_reports_bad_files_and_stops_cleanly(history, tmp_pat
     thread.start()
 
     def status(rnd: int) -> str | None:
-        return next((p["status"] for p in _load(cfg.output)["predictions"] if p["round"] == rnd), None)
+        return next((p["metadata"]["status"] for p in _load(cfg.output)["predictions"] if p["metadata"]["round"] == rnd), None)
 
     try:
         assert _wait(lambda: len(runs) >= 1), "initial run did not finish"

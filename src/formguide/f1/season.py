@@ -84,7 +84,7 @@ __all__ = [
     "write_json_atomic",
 ]
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: each race's facts sit in its own `metadata` object
 SPORT = "f1"
 logger = logging.getLogger("formguide.f1.season")
 _PROB_DIGITS = 6
@@ -541,10 +541,11 @@ def _predict_race(frame: pd.DataFrame, idx: np.ndarray, season: int, config: Sea
                                             strict=True)]
         actual.sort(key=lambda r: (r["position"] is None, r["position"]))
     out: dict[str, Any] = {
-        "race_id": int(first["race_id"]), "season": int(first["season"]), "round": int(first["round"]),
-        "race_name": str(first["race_name"]), "circuit": str(first["circuit"]),
-        "circuit_type": _opt(first["circuit_type"]), "date": pd.Timestamp(first["date"]).isoformat(),
-        "has_sprint": bool(first["has_sprint"]), "status": _status(race),
+        "metadata": {
+            "race_id": int(first["race_id"]), "season": int(first["season"]), "round": int(first["round"]),
+            "race_name": str(first["race_name"]), "circuit": str(first["circuit"]),
+            "circuit_type": _opt(first["circuit_type"]), "date": pd.Timestamp(first["date"]).isoformat(),
+            "has_sprint": bool(first["has_sprint"]), "status": _status(race)},
         "model": None if fit is None else {
             "block_from": fit.anchor, "trained_until": fit.trained_until, "training_races": fit.training_races,
             "fingerprint": fit.fingerprint, "source": fit.source, "registry_id": fit.registry_id},
@@ -777,7 +778,7 @@ def _document(config: SeasonConfig, settings: dict, season: int, predictions: li
             break
     current = None
     for p in predictions:
-        if p.get("status") != "completed" and "championship_before" in p:
+        if p["metadata"].get("status") != "completed" and "championship_before" in p:
             current = {"as_of_race": p["race_key"], **p["championship_before"]}
             break
     if current is None and latest is not None:
