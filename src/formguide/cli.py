@@ -530,7 +530,10 @@ def simulate(
 
 
 def main() -> None:
-    logging.basicConfig(level=os.environ.get("FORMGUIDE_LOG", "WARNING"))
+    level = os.environ.get("FORMGUIDE_LOG", "WARNING").upper()
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    for handler in logging.getLogger().handlers:  # loggers that log INFO to their own files stay quiet here
+        handler.setLevel(level)
     try:
         app()
     except FormguideError as exc:
