@@ -24,6 +24,14 @@ DATA = Path(os.environ.get("FORMGUIDE_DATA", REPO.parent / "shared" / "data"))
 CLI = [sys.executable, "-m", "formguide.cli"]
 
 
+#: (label, --model, extra options): the default Dixon-Coles, the same fitted on goals alone, the blend.
+SKILL_MODELS = [
+    ("dixon-coles", "dixon-coles", []),
+    ("dixon-coles goals only", "dixon-coles", ["--shots-weight", "0", "--red-card-weight", "1"]),
+    ("blend", "blend", []),
+]
+
+
 def _run(args: list[str], env: dict[str, str]) -> tuple[float, float, str]:
     """Wall seconds, peak RSS (MB) of the child, stdout."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
@@ -49,14 +57,14 @@ def run(leagues: list[str] | None = None, skill_from: str = "2012-08-01") -> lis
                      "peak_MB": peak, "target": "< 60 s"})
         skill: list[dict] = []
         for league in leagues:
-            for model in ("dixon-coles", "blend"):
-                out = Path(tmp) / f"{league}-{model}.json"
+            for label, model, extra in SKILL_MODELS:
+                out = Path(tmp) / f"{league}-{label}.json"
                 wall, peak, _ = _run(["backtest", "--league", league, "--model", model, "--from", skill_from,
-                                      "--refit", "week", "--json", str(out), "--plots", tmp], env)
+                                      "--refit", "week", "--json", str(out), "--plots", tmp, *extra], env)
                 r = json.loads(out.read_text())
                 m, mk = r["model"], r["market"] or {}
                 same = mk.get("model_on_same_events") or {}
-                skill.append({"league": league, "model": model, "n": same.get("n"), "rps": same.get("rps"),
+                skill.append({"league": league, "model": label, "n": same.get("n"), "rps": same.get("rps"),
                               "market_rps": mk.get("rps"), "rps_gap": (same.get("rps") or 0) - (mk.get("rps") or 0),
                               "log_loss": same.get("log_loss"), "market_log_loss": mk.get("log_loss"),
                               "ece": m.get("ece"), "elo_rps": r["baselines"]["elo"]["rps"],

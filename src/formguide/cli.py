@@ -189,6 +189,11 @@ def download(
 
 
 # ----------------------------------------------------------------------------------------------- train
+def _dc_params(**values: float | None) -> dict[str, float]:
+    """Dixon-Coles options given on the command line (the estimator's defaults apply to the others)."""
+    return {name: float(v) for name, v in values.items() if v is not None}
+
+
 @app.command()
 def train(
     league: LeagueOpt = None,
@@ -201,6 +206,11 @@ def train(
     stacker: Annotated[str, typer.Option(help="Blend stacker: logistic or lightgbm.")] = "logistic",
     calibration: Annotated[str, typer.Option(help="Blend calibration: isotonic, platt or none.")] = "isotonic",
     xi: Annotated[float | None, typer.Option(help="Dixon-Coles time decay per day.")] = None,
+    shots_weight: Annotated[float | None, typer.Option(
+        help="Dixon-Coles: weight of the shots-on-target fit in the expected goals (0 = goals only; default 0.2).")
+    ] = None,
+    red_card_weight: Annotated[float | None, typer.Option(
+        help="Dixon-Coles: weight of matches with a sending-off (1 = like any other; default 0.5).")] = None,
     overround: Annotated[str, typer.Option(help="Overround removal: multiplicative, additive, power, shin.")] =
         "multiplicative",
     force: Annotated[bool, typer.Option(help="Retrain even when data and configuration are unchanged.")] = False,
@@ -223,13 +233,14 @@ def train(
     if model not in plugin.model_types:
         raise FormguideError(f"unknown model {model!r}; choose one of {', '.join(plugin.model_types)}")
     params: dict[str, Any] = {}
+    dc = _dc_params(xi=xi, shots_weight=shots_weight, red_card_weight=red_card_weight)
     if model == "blend":
         params = {"stacker": stacker, "calibration": None if calibration == "none" else calibration,
                   "market_method": overround}
-        if xi is not None:
-            params["base_params"] = {"xi": xi}
-    elif model in ("dixon-coles", "poisson") and xi is not None:
-        params = {"xi": xi}
+        if dc:
+            params["base_params"] = dc
+    elif model in ("dixon-coles", "poisson"):
+        params = dc
     cfg = TrainConfig(competition=league, model_type=model, params=params, until=_date(until, "--until"),
                       seasons=[s.strip() for s in seasons.split(",")] if seasons else None,
                       eval_seasons=eval_seasons, promote_metric=metric,
@@ -384,6 +395,12 @@ def backtest(
     refit: Annotated[str, typer.Option(help="Refit the model every day, week or month (daily|weekly|monthly).")] = "weekly",
     min_edge: Annotated[float, typer.Option(help="Minimum edge to place a bet.")] = 0.02,
     stacker: Annotated[str, typer.Option(help="Blend stacker: logistic or lightgbm.")] = "logistic",
+    xi: Annotated[float | None, typer.Option(help="Dixon-Coles time decay per day.")] = None,
+    shots_weight: Annotated[float | None, typer.Option(
+        help="Dixon-Coles: weight of the shots-on-target fit in the expected goals (0 = goals only; default 0.2).")
+    ] = None,
+    red_card_weight: Annotated[float | None, typer.Option(
+        help="Dixon-Coles: weight of matches with a sending-off (1 = like any other; default 0.5).")] = None,
     json_path: Annotated[str | None, typer.Option("--json", help="Write the report as JSON to FILE ('-' = stdout).")]
         = None,
     plots: Annotated[Path, typer.Option(help="Folder for the bankroll and reliability PNGs.")] = Path("var/plots"),
@@ -406,7 +423,11 @@ def backtest(
     plugin = _sport(sport)
     if model not in plugin.model_types:
         raise FormguideError(f"unknown model {model!r}; choose one of {', '.join(plugin.model_types)}")
-    params = {"stacker": stacker} if model == "blend" else {}
+    dc = _dc_params(xi=xi, shots_weight=shots_weight, red_card_weight=red_card_weight)
+    if model == "blend":
+        params: dict[str, Any] = {"stacker": stacker, **({"base_params": dc} if dc else {})}
+    else:
+        params = dc if model in ("dixon-coles", "poisson") else {}
     with _progress(f"backtest {league} {model}") as bar:
         task = bar.add_task("periods", total=None)
         result = run_backtest(_engine(db), plugin, league, model_type=model, params=params,

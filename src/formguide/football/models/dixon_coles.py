@@ -248,11 +248,21 @@ class DixonColesModel:
         home_goals: ArrayLike,
         away_goals: ArrayLike,
         dates: ArrayLike | None = None,
+        sample_weight: ArrayLike | None = None,
     ) -> DixonColesModel:
-        """Fit on played matches. ``dates`` may be omitted only when ``xi == 0``."""
+        """Fit on played matches. ``dates`` may be omitted only when ``xi == 0``.
+
+        ``sample_weight`` multiplies each match's decay weight (e.g. to count a match played with ten men
+        for less); a weight of 2 counts a match twice, 0 leaves it out.
+        """
         self._check_params()
         home, away, hg, ag = self._arrays(home_teams, away_teams, home_goals, away_goals)
         n = home.size
+        sw = None
+        if sample_weight is not None:
+            sw = np.asarray(sample_weight, dtype=np.float64)
+            if sw.shape != (n,) or not np.isfinite(sw).all() or (sw < 0).any():
+                raise ValueError(f"sample_weight must be {n} finite non-negative numbers")
         ref: pd.Timestamp | None = None
         w = np.ones(n)
         if dates is not None:
@@ -264,6 +274,8 @@ class DixonColesModel:
                 w = self._decay(d, ref)
         elif self.xi > 0:
             raise ValueError("dates are required when xi > 0 (time decay)")
+        if sw is not None:
+            w = w * sw
 
         teams, codes = _encode_teams(np.concatenate([home, away]))
         hi, ai = codes[:n], codes[n:]
