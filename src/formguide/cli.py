@@ -46,6 +46,11 @@ DbOpt = Annotated[str | None, typer.Option("--db", envvar="FORMGUIDE_DB_URL",
 SportOpt = Annotated[str, typer.Option("--sport", help="Sport plug-in (football).")]
 LeagueOpt = Annotated[str | None, typer.Option("--league", help="Football competition code, e.g. E0, SP1, D1, I1, F1.")]
 MomentOpt = Annotated[str, typer.Option("--moment", help="F1 prediction moment: pre-quali or post-quali.")]
+XiOpt = Annotated[float | None, typer.Option(help="Dixon-Coles time decay per day.")]
+ShotsWeightOpt = Annotated[float | None, typer.Option(
+    help="Dixon-Coles: weight of the shots-on-target fit in the expected goals (0 = goals only; default 0.2).")]
+RedCardWeightOpt = Annotated[float | None, typer.Option(
+    help="Dixon-Coles: weight of matches with a sending-off (1 = like any other; default 0.5).")]
 
 
 def _need_league(league: str | None, sport: str) -> str:
@@ -189,9 +194,13 @@ def download(
 
 
 # ----------------------------------------------------------------------------------------------- train
-def _dc_params(**values: float | None) -> dict[str, float]:
-    """Dixon-Coles options given on the command line (the estimator's defaults apply to the others)."""
-    return {name: float(v) for name, v in values.items() if v is not None}
+def _model_params(model: str, blend: dict[str, Any], **dixon_coles: float | None) -> dict[str, Any]:
+    """Estimator parameters from the command line: the Dixon-Coles options given (the estimator's defaults
+    apply to the others) go to a Dixon-Coles/Poisson model, or to a blend's base model beside ``blend``."""
+    dc = {name: float(v) for name, v in dixon_coles.items() if v is not None}
+    if model == "blend":
+        return {**blend, **({"base_params": dc} if dc else {})}
+    return dc if model in ("dixon-coles", "poisson") else {}
 
 
 @app.command()
@@ -205,12 +214,9 @@ def train(
     metric: Annotated[str, typer.Option(help="Promotion metric: log_loss or rps.")] = "log_loss",
     stacker: Annotated[str, typer.Option(help="Blend stacker: logistic or lightgbm.")] = "logistic",
     calibration: Annotated[str, typer.Option(help="Blend calibration: isotonic, platt or none.")] = "isotonic",
-    xi: Annotated[float | None, typer.Option(help="Dixon-Coles time decay per day.")] = None,
-    shots_weight: Annotated[float | None, typer.Option(
-        help="Dixon-Coles: weight of the shots-on-target fit in the expected goals (0 = goals only; default 0.2).")
-    ] = None,
-    red_card_weight: Annotated[float | None, typer.Option(
-        help="Dixon-Coles: weight of matches with a sending-off (1 = like any other; default 0.5).")] = None,
+    xi: XiOpt = None,
+    shots_weight: ShotsWeightOpt = None,
+    red_card_weight: RedCardWeightOpt = None,
     overround: Annotated[str, typer.Option(help="Overround removal: multiplicative, additive, power, shin.")] =
         "multiplicative",
     force: Annotated[bool, typer.Option(help="Retrain even when data and configuration are unchanged.")] = False,
@@ -232,15 +238,9 @@ def train(
     plugin = _sport(sport)
     if model not in plugin.model_types:
         raise FormguideError(f"unknown model {model!r}; choose one of {', '.join(plugin.model_types)}")
-    params: dict[str, Any] = {}
-    dc = _dc_params(xi=xi, shots_weight=shots_weight, red_card_weight=red_card_weight)
-    if model == "blend":
-        params = {"stacker": stacker, "calibration": None if calibration == "none" else calibration,
-                  "market_method": overround}
-        if dc:
-            params["base_params"] = dc
-    elif model in ("dixon-coles", "poisson"):
-        params = dc
+    blend = {"stacker": stacker, "calibration": None if calibration == "none" else calibration,
+             "market_method": overround}
+    params = _model_params(model, blend, xi=xi, shots_weight=shots_weight, red_card_weight=red_card_weight)
     cfg = TrainConfig(competition=league, model_type=model, params=params, until=_date(until, "--until"),
                       seasons=[s.strip() for s in seasons.split(",")] if seasons else None,
                       eval_seasons=eval_seasons, promote_metric=metric,
@@ -395,12 +395,9 @@ def backtest(
     refit: Annotated[str, typer.Option(help="Refit the model every day, week or month (daily|weekly|monthly).")] = "weekly",
     min_edge: Annotated[float, typer.Option(help="Minimum edge to place a bet.")] = 0.02,
     stacker: Annotated[str, typer.Option(help="Blend stacker: logistic or lightgbm.")] = "logistic",
-    xi: Annotated[float | None, typer.Option(help="Dixon-Coles time decay per day.")] = None,
-    shots_weight: Annotated[float | None, typer.Option(
-        help="Dixon-Coles: weight of the shots-on-target fit in the expected goals (0 = goals only; default 0.2).")
-    ] = None,
-    red_card_weight: Annotated[float | None, typer.Option(
-        help="Dixon-Coles: weight of matches with a sending-off (1 = like any other; default 0.5).")] = None,
+    xi: XiOpt = None,
+    shots_weight: ShotsWeightOpt = None,
+    red_card_weight: RedCardWeightOpt = None,
     json_path: Annotated[str | None, typer.Option("--json", help="Write the report as JSON to FILE ('-' = stdout).")]
         = None,
     plots: Annotated[Path, typer.Option(help="Folder for the bankroll and reliability PNGs.")] = Path("var/plots"),
@@ -423,11 +420,8 @@ def backtest(
     plugin = _sport(sport)
     if model not in plugin.model_types:
         raise FormguideError(f"unknown model {model!r}; choose one of {', '.join(plugin.model_types)}")
-    dc = _dc_params(xi=xi, shots_weight=shots_weight, red_card_weight=red_card_weight)
-    if model == "blend":
-        params: dict[str, Any] = {"stacker": stacker, **({"base_params": dc} if dc else {})}
-    else:
-        params = dc if model in ("dixon-coles", "poisson") else {}
+    params = _model_params(model, {"stacker": stacker}, xi=xi, shots_weight=shots_weight,
+                           red_card_weight=red_card_weight)
     with _progress(f"backtest {league} {model}") as bar:
         task = bar.add_task("periods", total=None)
         result = run_backtest(_engine(db), plugin, league, model_type=model, params=params,

@@ -114,6 +114,13 @@ def _goals_or_raise(values: ArrayLike, name: str) -> NDArray[np.float64]:
     return g
 
 
+def _weights_or_raise(values: ArrayLike, n: int, name: str) -> NDArray[np.float64]:
+    w = np.asarray(values, dtype=np.float64)
+    if w.shape != (n,) or not np.isfinite(w).all() or (w < 0).any():
+        raise ValueError(f"{name} must be {n} finite non-negative numbers")
+    return w
+
+
 def _dates_or_raise(values: ArrayLike, name: str) -> NDArray[np.datetime64]:
     try:
         idx = pd.DatetimeIndex(values)
@@ -258,11 +265,7 @@ class DixonColesModel:
         self._check_params()
         home, away, hg, ag = self._arrays(home_teams, away_teams, home_goals, away_goals)
         n = home.size
-        sw = None
-        if sample_weight is not None:
-            sw = np.asarray(sample_weight, dtype=np.float64)
-            if sw.shape != (n,) or not np.isfinite(sw).all() or (sw < 0).any():
-                raise ValueError(f"sample_weight must be {n} finite non-negative numbers")
+        sw = None if sample_weight is None else _weights_or_raise(sample_weight, n, "sample_weight")
         ref: pd.Timestamp | None = None
         w = np.ones(n)
         if dates is not None:
@@ -417,9 +420,7 @@ class DixonColesModel:
         if weights is None:
             w = self._weights(dates, home.size, self.ref_date_)
         else:
-            w = np.asarray(weights, dtype=np.float64)
-            if w.shape != (home.size,) or not np.isfinite(w).all() or (w < 0).any():
-                raise ValueError(f"weights must be {home.size} finite non-negative numbers")
+            w = _weights_or_raise(weights, home.size, "weights")
         lam, mu = self.expected_goals(home, away)
         ll = hg * np.log(lam) - lam - gammaln(hg + 1) + ag * np.log(mu) - mu - gammaln(ag + 1)
         tau = _tau_observed(hg, ag, lam, mu, self.rho_)

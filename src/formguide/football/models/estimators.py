@@ -120,11 +120,11 @@ class DixonColesEstimator:
         """Expected home and away goals of each fixture: the goals fit, blended with the shots fit."""
         home, away = frame["home_team"].to_numpy(), frame["away_team"].to_numpy()
         lam, mu = self.model_.expected_goals(home, away)
-        shots = getattr(self, "shots_model_", None)
-        if shots is None or self.shots_weight == 0:
+        s = self.shots_model_
+        if s is None:
             return lam, mu
-        s_lam, s_mu = shots.expected_goals(home, away)
-        g, s = self.model_, shots
+        s_lam, s_mu = s.expected_goals(home, away)
+        g = self.model_
         per_shot_home = np.exp(g.intercept_ + g.home_advantage_ - s.intercept_ - s.home_advantage_)
         per_shot_away = np.exp(g.intercept_ - s.intercept_)
         w = float(self.shots_weight)
@@ -138,7 +138,7 @@ class DixonColesEstimator:
         return score_markets.probs_1x2(self.score_matrix(frame))
 
     def to_dict(self) -> dict[str, Any]:
-        shots = getattr(self, "shots_model_", None)
+        shots = self.shots_model_
         return {"type": self.model_type, "params": self.get_params(), "model": self.model_.to_dict(),
                 "shots_model": None if shots is None else shots.to_dict()}
 
