@@ -16,6 +16,7 @@ import pytest
 from sqlalchemy import JSON, bindparam, func, select, text
 from tests.helpers import E0_SEASONS, e0_files, ingest_e0, run_cli
 
+from formguide import cli
 from formguide.core import pipeline, registry
 from formguide.core.sport import get_sport
 from formguide.core.store.db import open_store, session_scope
@@ -180,6 +181,27 @@ def test_bad_arguments_are_refused_clearly(db, tmp_path, args, expected, capsys)
 # --------------------------------------------------------------------------------------------------
 # backtest, predict, simulate
 # --------------------------------------------------------------------------------------------------
+
+
+def test_backtest_dixon_coles_options_reach_the_model_and_change_its_forecasts(db, tmp_path, capsys):
+    def run(*extra):
+        return _json(run_cli(["backtest", "--league", "E0", "--refit", "monthly", "--json", "-", "--plots",
+                              tmp_path, "--db", db, *extra], capsys))["model"]
+
+    goals_only = run("--shots-weight", "0", "--red-card-weight", "1")
+    default = run()
+    assert goals_only["params"] == {"shots_weight": 0.0, "red_card_weight": 1.0} and default["params"] == {}
+    assert goals_only["rps"] != default["rps"]
+    assert cli._model_params("blend", {"stacker": "logistic"}, xi=None, shots_weight=0) == {
+        "stacker": "logistic", "base_params": {"shots_weight": 0.0}}
+    assert cli._model_params("elo", {}, shots_weight=0.3) == {}
+
+
+def test_backtest_without_any_forecast_in_the_window_says_why(db, tmp_path, capsys):
+    # two seasons in the store: the blend's warm-up of Dixon-Coles forecasts leaves nothing to score
+    text = _error(run_cli(["backtest", "--league", "E0", "--model", "blend", "--refit", "monthly",
+                           "--from", "2024-08-01", "--plots", tmp_path, "--db", db], capsys))
+    assert "no out-of-sample forecast" in text and "--from" in text
 
 
 def test_backtest_json_has_the_documented_shape_and_writes_plots(db, tmp_path, capsys):

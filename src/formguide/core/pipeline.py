@@ -375,6 +375,11 @@ def backtest(engine: Engine, sport: Sport, competition: str, *, model_type: str,
     elapsed = time.perf_counter() - t0
     report = evaluation_report(sport, frame, y, probs, baselines, mask)
     evaluated = mask & (y >= 0) & ~np.isnan(probs).any(axis=1)
+    if not evaluated.any():
+        raise DataValidationError(
+            f"{model_type} made no out-of-sample forecast of a played {competition} match in the window: it needs "
+            "more history before the window (a blend first needs about a season of Dixon-Coles forecasts); "
+            "move --from later or ingest earlier seasons")
     odds = sport.best_odds(frame)
     betting: dict[str, Any] = {"odds": "best available closing price (else best opening)", "min_edge": min_edge}
     curves = {}
