@@ -32,8 +32,8 @@ TARGETS = {  # (moment, metric) -> (comparison, threshold), checked on 2014-2024
     ("pre-quali", "top1_accuracy"): (">=", 0.50),
     ("pre-quali", "win_ece"): ("<", 0.02),
 }
-COLUMNS = ["moment", "window", "forecast", "races", "win_log_loss", "top1_accuracy", "podium_brier", "win_ece",
-           "targets"]
+COLUMNS = ["moment", "window", "forecast", "races", "win_log_loss", "top1_accuracy", "expected_top1_accuracy",
+           "podium_brier", "win_ece", "targets"]
 
 
 def _targets(moment: str, metrics: dict) -> str:

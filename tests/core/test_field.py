@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from scipy import stats
 
 from formguide.core.field import (
+    expected_top1_accuracy,
     finishing_positions,
     podium_brier,
     position_distribution,
@@ -145,6 +146,38 @@ def test_top1_accuracy_counts_races_won_by_the_favourite():
     position = np.array([1, 2, 3, 1, 2, 3])  # race 1 favourite won, race 2 favourite did not
     race = np.array(["a", "a", "a", "b", "b", "b"])
     assert top1_accuracy(p, position, race) == 0.5
+
+
+def test_expected_top1_accuracy_is_the_mean_favourite_probability():
+    p = np.array([0.6, 0.3, 0.1, 0.2, 0.5, 0.3])
+    position = np.array([1, 2, 3, 1, 2, 3])
+    race = np.array(["a", "a", "a", "b", "b", "b"])
+    assert expected_top1_accuracy(p, position, race) == pytest.approx((0.6 + 0.5) / 2)
+    # a tie picks one favourite; its probability is the same either way
+    tie = np.array([0.4, 0.4, 0.2])
+    assert expected_top1_accuracy(tie, np.array([2, 1, 3]), np.zeros(3)) == pytest.approx(0.4)
+
+
+def test_expected_top1_matches_realised_when_winners_follow_the_forecasts():
+    """Draw each race's winner from the forecast itself: realised top-1 lands within 4 standard errors of the
+    expected value; draw it from a sharper truth and the realised accuracy is clearly above it."""
+    rng = np.random.default_rng(3)
+    n_races, field = 4000, 8
+    u = rng.normal(0.0, 1.0, (n_races, field))
+    p = np.exp(u) / np.exp(u).sum(axis=1, keepdims=True)
+    race = np.repeat(np.arange(n_races), field)
+
+    def positions(probs):
+        winner = (probs.cumsum(axis=1) > rng.random((n_races, 1))).argmax(axis=1)
+        pos = np.tile(np.arange(2, field + 2, dtype=float), (n_races, 1))
+        pos[np.arange(n_races), winner] = 1.0
+        return pos.ravel()
+
+    expected = expected_top1_accuracy(p.ravel(), positions(p), race)
+    se = np.sqrt(np.sum(p.max(axis=1) * (1 - p.max(axis=1)))) / n_races
+    assert abs(top1_accuracy(p.ravel(), positions(p), race) - expected) < 4 * se
+    sharp = np.exp(3 * u) / np.exp(3 * u).sum(axis=1, keepdims=True)
+    assert top1_accuracy(p.ravel(), positions(sharp), race) > expected + 10 * se
 
 
 def test_podium_brier_and_win_ece():

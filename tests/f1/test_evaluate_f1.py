@@ -70,6 +70,7 @@ def test_field_metrics_by_hand():
     assert m["races"] == 2 and m["entries"] == 5
     assert m["win_log_loss"] == pytest.approx(-(np.log(0.5) + np.log(0.4)) / 2)
     assert m["top1_accuracy"] == pytest.approx(0.5)
+    assert m["expected_top1_accuracy"] == pytest.approx((0.5 + 0.6) / 2)
     assert m["podium_brier"] == pytest.approx(0.0)
 
 

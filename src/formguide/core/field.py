@@ -23,6 +23,7 @@ from numpy.typing import ArrayLike, NDArray
 from formguide.core.metrics import reliability_table
 
 __all__ = [
+    "expected_top1_accuracy",
     "finishing_positions",
     "podium_brier",
     "position_distribution",
@@ -214,17 +215,32 @@ def win_log_loss(p_win: ArrayLike, position: ArrayLike, event: ArrayLike) -> flo
     return float(-np.mean(np.log(np.clip(p[winner_row], LOG_LOSS_EPS, 1.0))))
 
 
-def top1_accuracy(p_win: ArrayLike, position: ArrayLike, event: ArrayLike) -> float:
-    """Share of events whose favourite (highest win probability, first such entry on ties) won."""
-    p, _, codes, winner_row = _winners(p_win, position, event)
-    n_events = winner_row.size
-    # Favourite per event: sort by (event, -p, row) and take each event's first row.
+def _favourites(p: NDArray[np.float64], codes: NDArray[np.intp], n_events: int) -> NDArray[np.intp]:
+    """Row of each event's favourite: highest win probability, the first such row on ties."""
     order = np.lexsort((np.arange(p.size), -p, codes))
     first = np.ones(order.size, dtype=bool)
     first[1:] = codes[order][1:] != codes[order][:-1]
     favourite = np.empty(n_events, dtype=np.intp)
     favourite[codes[order][first]] = order[first]
-    return float(np.mean(favourite == winner_row))
+    return favourite
+
+
+def top1_accuracy(p_win: ArrayLike, position: ArrayLike, event: ArrayLike) -> float:
+    """Share of events whose favourite (highest win probability, first such entry on ties) won."""
+    p, _, codes, winner_row = _winners(p_win, position, event)
+    return float(np.mean(_favourites(p, codes, winner_row.size) == winner_row))
+
+
+def expected_top1_accuracy(p_win: ArrayLike, position: ArrayLike, event: ArrayLike) -> float:
+    """The top-1 accuracy the forecasts themselves expect: mean over events of the favourite's win probability.
+
+    A calibrated forecaster's realised :func:`top1_accuracy` scatters around this value (binomial, standard
+    error ``sqrt(sum p(1-p)) / n_events``), so the pair tells a sharpness limit (low expected value: the
+    forecasts are not confident enough to pick more winners) from bad luck or over-confidence in favourites
+    (realised well below expected).
+    """
+    p, _, codes, winner_row = _winners(p_win, position, event)
+    return float(np.mean(p[_favourites(p, codes, winner_row.size)]))
 
 
 def podium_brier(p_podium: ArrayLike, position: ArrayLike, top: int = 3) -> float:

@@ -88,7 +88,7 @@ def _field_metrics_table(title: str, report: dict):
     from rich.table import Table
 
     table = Table(title=title)
-    cols = ("races", "win_log_loss", "top1_accuracy", "podium_brier", "win_ece")
+    cols = ("races", "win_log_loss", "top1_accuracy", "expected_top1_accuracy", "podium_brier", "win_ece")
     table.add_column("forecast")
     for c in cols:
         table.add_column(c, justify="right")

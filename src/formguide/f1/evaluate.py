@@ -10,6 +10,8 @@ Metrics (from :mod:`formguide.core.field`), on the same races for every forecast
 
 * ``win_log_loss``: mean over races of ``-log p(actual winner)``;
 * ``top1_accuracy``: share of races the favourite won;
+* ``expected_top1_accuracy``: the mean win probability of the favourites, i.e. the top-1 accuracy the
+  forecasts expect of themselves (realised minus expected shows over-confidence or luck);
 * ``podium_brier``: mean over entries of ``(p_podium - podium)^2``;
 * ``win_ece``: expected calibration error of every entry's win probability (10 equal-width bins).
 """
@@ -27,7 +29,7 @@ import pandas as pd
 
 from formguide.core.errors import DataValidationError
 from formguide.core.evaluation import day_numbers
-from formguide.core.field import podium_brier, top1_accuracy, win_ece, win_log_loss
+from formguide.core.field import expected_top1_accuracy, podium_brier, top1_accuracy, win_ece, win_log_loss
 from formguide.f1.features import f1_feature_set
 from formguide.f1.models import BASELINE_TYPES, field_probabilities, make_model, race_walk_forward
 
@@ -59,6 +61,7 @@ def field_metrics(p_win: np.ndarray, p_podium: np.ndarray, position: np.ndarray,
         "entries": int(len(position)),
         "win_log_loss": win_log_loss(p_win, position, race),
         "top1_accuracy": top1_accuracy(p_win, position, race),
+        "expected_top1_accuracy": expected_top1_accuracy(p_win, position, race),
         "podium_brier": podium_brier(p_podium, position),
         "win_ece": win_ece(p_win, position),
     }
