@@ -41,7 +41,9 @@ def league(seasons: int = 5, races: int = 14, drivers: int = 12, seed: int = 0, 
                     "race_id": 500 + k, "season": 2015 + s, "round": r + 1, "race_name": f"GP {r + 1}",
                     "circuit": f"c{r}", "circuit_type": "permanent", "date": date, "has_sprint": False,
                     "driver": f"d{d}", "driver_code": f"D{d:02d}", "constructor": f"t{d // 2}", "grid": grid[d],
-                    "quali_position": grid[d], "quali_best_ms": 80000.0 + 100 * grid[d], "sprint_position": np.nan,
+                    "quali_position": grid[d], "quali_best_ms": 80000.0 + 100 * grid[d],
+                    "quali_q2_ms": 80100.0 + 100 * grid[d], "quali_q3_ms": 80000.0 + 100 * grid[d] if grid[d] <= 3 else np.nan,
+                    "sprint_position": np.nan,
                     "sprint_points": np.nan, "position": p, "classified": True,
                     "points": POINTS[int(p) - 1] if p <= 10 else 0.0, "status": "Finished", "dnf": 0.0,
                     "mechanical_dnf": 0.0, "laps": 50.0, "wet": 0.0, "safety_car": 0.0, "safety_car_laps": 0.0,
@@ -52,7 +54,8 @@ def league(seasons: int = 5, races: int = 14, drivers: int = 12, seed: int = 0, 
 
 def _unrun(frame: pd.DataFrame, rows: np.ndarray, keep_grid: bool) -> pd.DataFrame:
     out = frame.copy()
-    cols = OUTCOME_COLUMNS + CONDITION_COLUMNS + ([] if keep_grid else ["grid", "quali_position", "quali_best_ms"])
+    cols = OUTCOME_COLUMNS + CONDITION_COLUMNS + ([] if keep_grid else ["grid", "quali_position", "quali_best_ms",
+                                                                  "quali_q2_ms", "quali_q3_ms"])
     for c in cols:
         out[c] = out[c].where(~rows)  # as the feature engine hides outcomes (bool columns become object)
     return out

@@ -62,6 +62,9 @@ def make_frame(seasons: int = 3, races: int = 8, drivers: int = 10, seed: int = 
                     "has_sprint": sprint, "driver": f"d{d}", "driver_code": f"D{d:02d}", "constructor": f"t{d // 2}",
                     "grid": grid[d], "quali_position": float(np.argsort(grid_order)[d] + 1),
                     "quali_best_ms": 90000.0 * (1 + 0.003 * (np.argsort(grid_order)[d])),
+                    "quali_q2_ms": 90200.0 * (1 + 0.002 * d) if np.argsort(grid_order)[d] < 6 else np.nan,
+                    "quali_q3_ms": 90000.0 * (1 + 0.003 * (np.argsort(grid_order)[d]))
+                    if np.argsort(grid_order)[d] < 3 else np.nan,
                     "sprint_position": float(pos[d]) if sprint else np.nan,
                     "sprint_points": float(max(0, 9 - pos[d])) if sprint else np.nan,
                     "position": pos[d], "classified": not dnf[d], "points": pts[d],
@@ -126,7 +129,7 @@ def test_pre_quali_features_ignore_the_grid_of_the_race():
     k = _race_rows(frame, 15)
     changed = frame.copy()
     changed.loc[k, "grid"] = np.nan
-    changed.loc[k, ["quali_position", "quali_best_ms"]] = np.nan
+    changed.loc[k, ["quali_position", "quali_best_ms", "quali_q2_ms", "quali_q3_ms"]] = np.nan
     pd.testing.assert_frame_equal(fs.build(frame)[k], fs.build(changed)[k])
     post = f1_feature_set("post-quali")
     assert post.build(changed)[k]["grid"].isna().all()
@@ -213,6 +216,13 @@ def test_grid_features_pit_lane_log_pole_and_quali_gap():
     np.testing.assert_allclose(rival[~pole_row], g["quali_gap_pct"].to_numpy()[~pole_row])
     team_best = frame.loc[k].assign(gap=rival).groupby("constructor")["gap"].transform("min")
     np.testing.assert_allclose(g["team_quali_gap_pct"], team_best)
+    # Q2 / Q3 gaps: each part's lap against that part's fastest lap; NaN for drivers who did not run in it
+    for part in ("q2", "q3"):
+        lap = frame.loc[k, f"quali_{part}_ms"].to_numpy()
+        ran = ~np.isnan(lap)
+        assert 0 < ran.sum() < ran.size
+        np.testing.assert_allclose(g[f"quali_{part}_gap_pct"].to_numpy()[ran], 100 * (lap[ran] / lap[ran].min() - 1))
+        assert np.isnan(g[f"quali_{part}_gap_pct"].to_numpy()[~ran]).all()
 
 
 def test_driver_form_is_mean_of_last_races_before():

@@ -73,6 +73,7 @@ def test_ergast_entry_values(entries):
     ver = bahrain.loc["max_verstappen"]
     assert ver["driver_code"] == "VER" and ver["constructor"] == "red_bull"
     assert ver["grid"] == 1 and ver["quali_position"] == 1 and ver["quali_best_ms"] == 89179.0
+    assert ver["quali_q2_ms"] == 89374.0 and ver["quali_q3_ms"] == 89179.0
     assert ver["points"] == 26 and ver["classified"] == 1 and ver["dnf"] == 0 and ver["laps"] == 57
     assert ver["race_name"] == "Bahrain Grand Prix" and ver["circuit"] == "bahrain"
     assert ver["circuit_type"] == "permanent" and not ver["has_sprint"]
@@ -318,6 +319,8 @@ def test_race_folder_reader(tmp_path):
     assert list(frame.columns) == schema.ENTRY_FRAME_COLUMNS
     e = frame.set_index("driver")
     assert e.loc["max_verstappen", "quali_best_ms"] == 89500.0
+    assert e.loc["max_verstappen", "quali_q2_ms"] == 89800.0 and e.loc["max_verstappen", "quali_q3_ms"] == 89500.0
+    assert np.isnan(e.loc["norris", "quali_q2_ms"]) and np.isnan(e.loc["norris", "quali_q3_ms"])
     assert e.loc["norris", "grid"] == 0 and e.loc["norris", "dnf"] == 0
     assert e.loc["hamilton", "mechanical_dnf"] == 1 and e.loc["hamilton", "classified"] == 0
     assert (e["circuit_type"] == "street").all() and (e["date"] == pd.Timestamp("2025-03-16 04:00")).all()

@@ -13,8 +13,8 @@ Choices, documented once:
   "behind the last grid slot".
 * ``position`` = ``positionOrder`` (a total order of every entrant, the ranking target); ``classified``
   is True when ``positionText`` is a number.
-* ``quali_best_ms``: the fastest of Q1/Q2/Q3 (``m:ss.sss``); ``quali_position`` from ``qualifying.csv``
-  (1994 on).
+* ``quali_best_ms``: the fastest of Q1/Q2/Q3 (``m:ss.sss``); ``quali_q2_ms`` / ``quali_q3_ms`` the Q2 and Q3
+  laps themselves; ``quali_position`` from ``qualifying.csv`` (1994 on).
 * ``sprint_position`` = sprint ``positionOrder``; NaN at races without a sprint.
 * ``dnf`` / ``mechanical_dnf``: ``classify_status`` below.
 * ``safety_car`` / ``safety_car_laps``: ``safety_cars.csv`` joined on ``"<year> <race name>"``; a race with
@@ -182,7 +182,7 @@ def entry_frame(races: pd.DataFrame, sessions: pd.DataFrame) -> pd.DataFrame:
     qms = q[["q1_ms", "q2_ms", "q3_ms"]].to_numpy(dtype=float, na_value=np.nan)
     q = pd.DataFrame({"race_id": q["race_id"].to_numpy(), "driver": q["driver"].to_numpy(dtype=object),
                       "quali_position": q["position"].to_numpy(dtype=float, na_value=np.nan),
-                      "quali_best_ms": _row_min(qms)})
+                      "quali_best_ms": _row_min(qms), "quali_q2_ms": qms[:, 1], "quali_q3_ms": qms[:, 2]})
     sp = s[s["session"] == "sprint"]
     sp = pd.DataFrame({"race_id": sp["race_id"].to_numpy(), "driver": sp["driver"].to_numpy(dtype=object),
                        "sprint_position": sp["position"].to_numpy(dtype=float, na_value=np.nan),
@@ -200,7 +200,8 @@ def entry_frame(races: pd.DataFrame, sessions: pd.DataFrame) -> pd.DataFrame:
     out["driver"] = e["driver"].to_numpy(dtype=object)
     out["driver_code"] = e["driver_code"].to_numpy(dtype=object, na_value=None)
     out["constructor"] = e["constructor"].to_numpy(dtype=object)
-    for col in ("grid", "quali_position", "quali_best_ms", "sprint_position", "sprint_points", "position"):
+    for col in ("grid", "quali_position", "quali_best_ms", "quali_q2_ms", "quali_q3_ms", "sprint_position",
+                "sprint_points", "position"):
         out[col] = e[col].to_numpy(dtype=float, na_value=np.nan)
     out["classified"] = np.where(ran, classified, np.nan)
     out["points"] = e["points"].to_numpy(dtype=float, na_value=np.nan)

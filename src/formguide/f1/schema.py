@@ -27,6 +27,8 @@ ENTRY_COLUMNS = [
     "grid",           # float: starting position (0/NaN = pit lane / unknown); NaN before qualifying
     "quali_position", # float
     "quali_best_ms",  # float: best qualifying lap in ms (min of q1/q2/q3)
+    "quali_q2_ms",    # float: Q2 lap in ms (NaN: out in Q1, or a qualifying format without a Q2)
+    "quali_q3_ms",    # float: Q3 lap in ms (NaN: out before Q3, or no Q3)
     "sprint_position",  # float, NaN when no sprint
     "sprint_points",  # float
 ]
