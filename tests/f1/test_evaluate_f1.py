@@ -120,6 +120,9 @@ def test_backtest_json_shape_and_model_beats_grid_only(frame):
     assert model["top1_accuracy"] >= grid["top1_accuracy"]
     assert model["podium_brier"] < grid["podium_brier"]
     assert 0 <= model["win_ece"] < 0.05
+    # the favourites' mean win probability sits above a uniform pick of the 12 drivers, below certainty, and the
+    # sharper model expects more of itself than the grid-only baseline
+    assert 1 / 12 < grid["expected_top1_accuracy"] < model["expected_top1_accuracy"] < 1
     assert set(again["by_season"]) == {"2017", "2018", "2019"}
 
 
