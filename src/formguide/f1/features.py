@@ -98,23 +98,17 @@ def _grid_slot(frame: pd.DataFrame) -> np.ndarray:
     return np.where(grid > 0, grid, np.where(grid == 0, field[codes], np.nan))
 
 
-def _session_gap(frame: pd.DataFrame, column: str) -> np.ndarray:
-    """Gap in percent (capped) of one qualifying part's lap to that part's fastest lap in the race; NaN for
-    drivers who did not run in it."""
-    ms = frame[column].to_numpy(dtype=np.float64, na_value=np.nan)
-    best = pd.Series(ms, index=frame.index).groupby(frame["race_id"].to_numpy()).transform("min").to_numpy()
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.minimum(100.0 * (ms / best - 1.0), _QUALI_GAP_CAP)
-
-
-def _quali_gap(frame: pd.DataFrame, rival: bool = False) -> np.ndarray:
+def _quali_gap(frame: pd.DataFrame, rival: bool = False, column: str = "quali_best_ms") -> np.ndarray:
     """Best qualifying lap's gap to the race's fastest qualifying lap, in percent (capped).
+
+    ``column`` picks the lap: the best of the session (default) or one part's (``quali_q2_ms``: the Q2 lap
+    against the fastest Q2 lap; NaN for drivers who did not run in it).
 
     With ``rival`` the reference is the fastest *other* driver: the same for everyone but the
     pole-sitter, whose (negative) value is then the pole margin -- a pole by half a second and one by a
     hundredth say different things about the car.
     """
-    ms = pd.Series(frame["quali_best_ms"].to_numpy(dtype=np.float64, na_value=np.nan), index=frame.index)
+    ms = pd.Series(frame[column].to_numpy(dtype=np.float64, na_value=np.nan), index=frame.index)
     race = frame["race_id"].to_numpy()
     g = ms.groupby(race)
     pole = g.transform("min").to_numpy()
@@ -213,8 +207,8 @@ def grid_features(frame: pd.DataFrame) -> pd.DataFrame:
             "quali_gap_pct": gap,
             "quali_rival_gap_pct": rival_gap,
             "team_quali_gap_pct": team_gap,
-            "quali_q2_gap_pct": _session_gap(frame, "quali_q2_ms"),
-            "quali_q3_gap_pct": _session_gap(frame, "quali_q3_ms"),
+            "quali_q2_gap_pct": _quali_gap(frame, column="quali_q2_ms"),
+            "quali_q3_gap_pct": _quali_gap(frame, column="quali_q3_ms"),
         },
         index=frame.index,
     )[list(GRID_COLUMNS)]
@@ -522,7 +516,7 @@ def f1_feature_set(moment: str = "post-quali", form_windows: Sequence[int] = (3,
     definitions: list[FeatureDefinition] = []
     if moment == "post-quali":
         definitions.append(FeatureDefinition("grid", grid_features, GRID_COLUMNS,
-                                             dependencies=(_grid_slot, _quali_gap, _session_gap),
+                                             dependencies=(_grid_slot, _quali_gap),
                                              requires=("race_id", "constructor", "grid", "quali_position",
                                                        "quali_best_ms", "quali_q2_ms", "quali_q3_ms")))
     drv_cols = tuple(f"drv_form{w}_{s}" for w in windows for s in _DRIVER_STATS)

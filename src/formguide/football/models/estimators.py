@@ -326,29 +326,23 @@ class BlendEstimator:
                               period="week" if base_refit == "week" else "month", refit=base_refit,
                               min_train=100, progress=progress)
         Z = stack_inputs(frame, X, np.nan_to_num(p_base, nan=1 / 3), self.market_method)
-        has_base = ~np.isnan(p_base).any(axis=1)
-        base_days = days[has_base]
-        stack_start = (int(base_days[0]) + self.warmup_days) if base_days.size else None
-        p_stack = walk_forward(days, played & has_base,
-                               fit=lambda idx: _make_stacker(self.stacker).fit(Z[idx], y[idx]),
-                               predict=lambda m, idx: m.predict_proba(Z[idx]), n_outputs=3,
-                               start_day=stack_start, end_day=end_day, period="month", refit=self.stack_refit,
-                               min_train=200)
-        p_stack[~has_base] = np.nan
-        out = {"base": p_base, "stack": p_stack, "Z": Z, "y": y, "days": days}
+
+        def next_stage(previous: np.ndarray, fit, predict, min_train: int) -> np.ndarray:
+            """Walk forward on the rows the previous stage reached, starting ``warmup_days`` after its first."""
+            reached = ~np.isnan(previous).any(axis=1)
+            start = int(days[reached][0]) + self.warmup_days if reached.any() else None
+            p = walk_forward(days, played & reached, fit=fit, predict=predict, n_outputs=3, start_day=start,
+                             end_day=end_day, period="month", refit=self.stack_refit, min_train=min_train)
+            p[~reached] = np.nan
+            return p
+
+        p_stack = next_stage(p_base, lambda idx: _make_stacker(self.stacker).fit(Z[idx], y[idx]),
+                             lambda m, idx: m.predict_proba(Z[idx]), min_train=200)
+        out = {"base": p_base, "stack": p_stack, "Z": Z, "y": y, "days": days, "final": p_stack}
         if self.calibration:
-            has_stack = ~np.isnan(p_stack).any(axis=1)
-            st_days = days[has_stack]
-            cal_start = (int(st_days[0]) + self.warmup_days) if st_days.size else None
-            p_cal = walk_forward(days, played & has_stack,
-                                 fit=lambda idx: MulticlassCalibrator(self.calibration).fit(p_stack[idx], y[idx]),
-                                 predict=lambda m, idx: m.predict_proba(p_stack[idx]), n_outputs=3,
-                                 start_day=cal_start, end_day=end_day, period="month", refit=self.stack_refit,
-                                 min_train=300)
-            p_cal[~has_stack] = np.nan
-            out["final"] = p_cal
-        else:
-            out["final"] = p_stack
+            out["final"] = next_stage(
+                p_stack, lambda idx: MulticlassCalibrator(self.calibration).fit(p_stack[idx], y[idx]),
+                lambda m, idx: m.predict_proba(p_stack[idx]), min_train=300)
         return out
 
     def walk_forward_predict(self, frame: pd.DataFrame, X: pd.DataFrame, *, start_day: int, end_day: int,
