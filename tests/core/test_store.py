@@ -1,24 +1,57 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import inspect, select, text
 
 from formguide.core.errors import StoreError
-from formguide.core.store.db import open_store, session_scope, table_names
+from formguide.core.store.db import MIGRATIONS_DIR, open_store, session_scope, table_names
 from formguide.core.store.models import Competition, Team
+
+# Tables each migration creates: 0001 the shared schema, 0002 the F1 entries and laps.
+MIGRATION_TABLES = {
+    "0001": {"competitions", "seasons", "teams", "team_aliases", "events", "results", "odds_types", "odds",
+             "feature_sets", "feature_values", "models", "training_runs", "predictions", "tasks", "imports"},
+    "0002": {"entries", "laps"},
+}
+
+
+def _head_revision() -> str:
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    return ScriptDirectory.from_config(cfg).get_current_head()
+
+
+def _revision(engine) -> list[str]:
+    with engine.connect() as conn:
+        return list(conn.execute(text("SELECT version_num FROM alembic_version")).scalars())
 
 
 def test_migrations_create_every_table(engine):
     names = set(table_names(engine))
-    for table in ["competitions", "seasons", "teams", "team_aliases", "events", "results", "odds",
-                  "feature_sets", "feature_values", "models", "training_runs", "predictions", "tasks", "imports"]:
-        assert table in names
+    expected = set().union(*MIGRATION_TABLES.values())
+    assert not expected - names, f"tables missing after upgrade: {sorted(expected - names)}"
+    assert "alembic_version" in names
+    assert "odds_long" in inspect(engine).get_view_names()
+    assert _revision(engine) == [_head_revision()]
 
 
 def test_upgrade_is_idempotent(db_url):
-    open_store(db_url).dispose()
-    eng = open_store(db_url)
-    assert "events" in table_names(eng)
+    first = open_store(db_url)
+    with session_scope(first) as s:
+        s.add(Competition(sport="football", code="E0"))
+    tables, revision = table_names(first), _revision(first)
+    first.dispose()
+    eng = open_store(db_url)  # upgrading an up-to-date store again: no error, nothing dropped or re-run
+    try:
+        assert table_names(eng) == tables
+        assert _revision(eng) == revision == [_head_revision()]
+        with session_scope(eng) as s:
+            assert [c.code for c in s.scalars(select(Competition))] == ["E0"]
+    finally:
+        eng.dispose()
 
 
 def test_session_scope_rolls_back_on_error(engine):

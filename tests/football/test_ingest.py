@@ -130,17 +130,35 @@ def prices_of(engine, event_id: int) -> dict[tuple, float]:
 
 def test_reimport_changes_nothing(engine, tmp_path, e0, sp1):
     files = [e0.write(tmp_path, "E0_2425.csv"), sp1.write(tmp_path, "SP1_2425.csv")]
+    n_odds = len(parse_file(files[0]).odds) + len(parse_file(files[1]).odds)
+    assert n_odds > 0
+    n_teams = len({e0.get(i, c) for i in range(24) for c in ("HomeTeam", "AwayTeam")}
+                  | {sp1.get(i, c) for i in range(16) for c in ("HomeTeam", "AwayTeam")})
+    tables = ("competitions", "seasons", "teams", "events", "results", "odds", "imports")
+
+    def counts() -> dict[str, int]:
+        return {t: count(engine, t) for t in tables}
+
+    assert counts() == dict.fromkeys(tables, 0)
     first = ingest(engine, *files).to_dict()
     assert (first["inserted"], first["updated"], first["unchanged"], first["rejected"]) == (40, 0, 0, 0)
+    assert len(first["new_teams"]) == n_teams
+    expected = {"competitions": 2, "seasons": 2, "teams": n_teams, "events": 40, "results": 40, "odds": n_odds}
+    assert counts() == {**expected, "imports": 2}
     before = dump(engine)
-    assert len(before["events"]) == 40 and len(before["results"]) == 40
-    assert len(before["odds"]) == len(parse_file(files[0]).odds) + len(parse_file(files[1]).odds)
+
     second = ingest(engine, *files).to_dict()
     assert (second["inserted"], second["updated"], second["unchanged"], second["rejected"]) == (0, 0, 40, 0)
     assert second["new_teams"] == []
+    # Same rows in every table; only the two new imports are recorded.
+    assert counts() == {**expected, "imports": 4}
     assert dump(engine) == before
-    assert [r["status"] for r in imports(engine)] == ["ok"] * 4
-    assert [r["unchanged"] for r in imports(engine)] == [0, 0, 24, 16]
+    recorded = imports(engine)
+    assert [Path(r["path"]).name for r in recorded] == ["E0_2425.csv", "SP1_2425.csv"] * 2
+    assert [r["status"] for r in recorded] == ["ok"] * 4
+    assert [(r["inserted"], r["updated"], r["unchanged"], r["rejected"]) for r in recorded] == [
+        (24, 0, 0, 0), (16, 0, 0, 0), (0, 0, 24, 0), (0, 0, 16, 0)]
+    assert [r["sha256"] for r in recorded[2:]] == [r["sha256"] for r in recorded[:2]]
 
 
 def test_corrected_file_updates_exactly_those_matches(engine, tmp_path, e0):

@@ -1,10 +1,13 @@
 """Report figures: reliability diagrams, bankroll curves and final-position heatmaps.
 
 Figures are drawn on matplotlib's Agg canvas directly (no pyplot, no global backend switch, no display),
-so they are safe in servers, tests and worker threads. Each function writes one file (format from the
-suffix, PNG by default) and returns its path. The numbers behind each picture come from small pure
-helpers (:func:`reliability_curves`, :func:`drawdown`, :func:`position_matrix`) that are tested apart
-from the drawing.
+so they are safe in servers, tests and worker threads. Each public plotting function writes one file
+(format from the suffix, PNG by default) and returns its path; the picture itself is built by a pure
+``..._figure`` function (:func:`reliability_figure`, :func:`bankroll_figure`,
+:func:`position_heatmap_figure`) that returns the :class:`~matplotlib.figure.Figure` unsaved, so tests
+can check what it shows. The numbers behind each picture come from small pure helpers
+(:func:`reliability_curves`, :func:`drawdown`, :func:`position_matrix`) that are tested apart from the
+drawing.
 """
 
 from __future__ import annotations
@@ -22,20 +25,30 @@ from formguide.core.metrics import ReliabilityTable, reliability_table
 
 __all__ = [
     "bankroll_curve",
+    "bankroll_figure",
     "drawdown",
     "position_heatmap",
+    "position_heatmap_figure",
     "position_matrix",
     "reliability_curves",
     "reliability_diagram",
+    "reliability_figure",
 ]
 
 _DPI = 120
 
 
+def _new_figure(figsize: tuple[float, float]) -> Figure:
+    fig = Figure(figsize=figsize)
+    FigureCanvasAgg(fig)  # attach the Agg canvas: the figure can be drawn or saved without pyplot
+    return fig
+
+
 def _save(fig: Figure, path: str | Path) -> Path:
     out = Path(path)
     out.parent.mkdir(parents=True, exist_ok=True)
-    FigureCanvasAgg(fig)
+    if not isinstance(fig.canvas, FigureCanvasAgg):
+        FigureCanvasAgg(fig)
     fig.savefig(out, dpi=_DPI, bbox_inches="tight")
     return out
 
@@ -83,21 +96,20 @@ def reliability_curves(
     return [reliability_table(p[:, j], idx == j, n_bins=n_bins) for j in range(p.shape[1])]
 
 
-def reliability_diagram(
+def reliability_figure(
     probs: ArrayLike,
     outcome: ArrayLike,
     class_names: Sequence[str],
-    path: str | Path,
     n_bins: int = 10,
     title: str = "Reliability diagram",
-) -> Path:
-    """Per-class reliability curves against the diagonal, with the forecast histogram underneath.
+) -> Figure:
+    """The figure :func:`reliability_diagram` saves, unsaved.
 
-    Error bars are 95 % binomial intervals of the hit rate in each bin, so sparse bins look as
-    uncertain as they are.
+    Two axes: on top the diagonal (label ``"perfect calibration"``) and one error-bar curve per class
+    (label = class name) through its non-empty bins; below, one step histogram of bin counts per class.
     """
     tables = reliability_curves(probs, outcome, class_names, n_bins=n_bins)
-    fig = Figure(figsize=(6.5, 7.5))
+    fig = _new_figure((6.5, 7.5))
     top, bottom = fig.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [3, 1], "hspace": 0.08})
     top.plot([0, 1], [0, 1], linestyle="--", color="grey", linewidth=1, label="perfect calibration")
     edges = tables[0].bin_edges
@@ -118,7 +130,23 @@ def reliability_diagram(
     bottom.set_xlabel("predicted probability")
     bottom.set_ylabel("forecasts")
     bottom.grid(alpha=0.3)
-    return _save(fig, path)
+    return fig
+
+
+def reliability_diagram(
+    probs: ArrayLike,
+    outcome: ArrayLike,
+    class_names: Sequence[str],
+    path: str | Path,
+    n_bins: int = 10,
+    title: str = "Reliability diagram",
+) -> Path:
+    """Per-class reliability curves against the diagonal, with the forecast histogram underneath.
+
+    Error bars are 95 % binomial intervals of the hit rate in each bin, so sparse bins look as
+    uncertain as they are.
+    """
+    return _save(reliability_figure(probs, outcome, class_names, n_bins=n_bins, title=title), path)
 
 
 # ---------------------------------------------------------------- bankroll
@@ -142,17 +170,16 @@ def _max_drawdown_label(peak: NDArray[np.float64], dd: NDArray[np.float64]) -> s
     return f"max drawdown {np.max(dd):.4g}"
 
 
-def bankroll_curve(
-    curves: Mapping[str, tuple[ArrayLike, ArrayLike]], path: str | Path, title: str = "Bankroll"
-) -> Path:
-    """Bankroll over time for several staking strategies, drawdowns shaded below each running peak.
+def bankroll_figure(curves: Mapping[str, tuple[ArrayLike, ArrayLike]], title: str = "Bankroll") -> Figure:
+    """The figure :func:`bankroll_curve` saves, unsaved.
 
-    ``curves`` maps a strategy name to ``(dates, bankroll)`` of equal length; dates may be datetimes
-    or plain numbers (e.g. bet index).
+    One axes: one line per strategy, in the mapping's order, labelled
+    ``"<name> (final <last value>, max drawdown <worst drop>)"``, and one shaded band per strategy
+    between the line and its running peak.
     """
     if not curves:
         raise ValueError("curves is empty: give at least one strategy as name -> (dates, bankroll)")
-    fig = Figure(figsize=(9, 5))
+    fig = _new_figure((9, 5))
     ax = fig.subplots()
     for name, (dates, bankroll) in curves.items():
         x = np.asarray(dates)
@@ -176,7 +203,18 @@ def bankroll_curve(
     ax.grid(alpha=0.3)
     ax.legend(loc="best", frameon=False, fontsize="small")
     fig.autofmt_xdate()
-    return _save(fig, path)
+    return fig
+
+
+def bankroll_curve(
+    curves: Mapping[str, tuple[ArrayLike, ArrayLike]], path: str | Path, title: str = "Bankroll"
+) -> Path:
+    """Bankroll over time for several staking strategies, drawdowns shaded below each running peak.
+
+    ``curves`` maps a strategy name to ``(dates, bankroll)`` of equal length; dates may be datetimes
+    or plain numbers (e.g. bet index).
+    """
+    return _save(bankroll_figure(curves, title=title), path)
 
 
 # ---------------------------------------------------------------- season simulation
@@ -199,13 +237,15 @@ def position_matrix(sim_frame: pd.DataFrame) -> tuple[list[str], list[int], NDAr
     return [str(t) for t in teams], [int(c[4:]) for c in cols], matrix
 
 
-def position_heatmap(
-    sim_frame: pd.DataFrame, path: str | Path, title: str = "Final position probabilities"
-) -> Path:
-    """Heatmap of each team's probability of finishing in each position, labelled in percent."""
+def position_heatmap_figure(sim_frame: pd.DataFrame, title: str = "Final position probabilities") -> Figure:
+    """The figure :func:`position_heatmap` saves, unsaved.
+
+    Two axes: the heatmap (one row per team, one column per position, a percent label in every cell
+    of at least 0.5 %) and its colorbar.
+    """
     teams, positions, matrix = position_matrix(sim_frame)
     n_teams, n_pos = matrix.shape
-    fig = Figure(figsize=(max(5.0, 0.45 * n_pos + 2.5), max(3.0, 0.4 * n_teams + 1.5)))
+    fig = _new_figure((max(5.0, 0.45 * n_pos + 2.5), max(3.0, 0.4 * n_teams + 1.5)))
     ax = fig.subplots()
     vmax = max(float(matrix.max()), 1e-12)
     image = ax.imshow(matrix, cmap="Blues", vmin=0.0, vmax=vmax, aspect="auto")
@@ -226,4 +266,11 @@ def position_heatmap(
     ax.set_xlabel("final position")
     ax.set_title(title)
     fig.colorbar(image, ax=ax, label="probability", fraction=0.04, pad=0.02)
-    return _save(fig, path)
+    return fig
+
+
+def position_heatmap(
+    sim_frame: pd.DataFrame, path: str | Path, title: str = "Final position probabilities"
+) -> Path:
+    """Heatmap of each team's probability of finishing in each position, labelled in percent."""
+    return _save(position_heatmap_figure(sim_frame, title=title), path)
