@@ -8,7 +8,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from formguide.core.evaluation import base_rates, day_numbers, fingerprint_frame, period_ids, walk_forward
+from formguide.core.days import day_numbers, period_ids
+from formguide.core.evaluation import base_rates, fingerprint_frame
+from formguide.core.walkforward import Cadence, walk_forward
 
 MONDAY = int(day_numbers(pd.Series([pd.Timestamp("2024-01-01")]))[0])  # 2024-01-01 was a Monday
 
@@ -39,8 +41,9 @@ class Recorder:
         return bad
 
 
-def run(days, trainable, **kwargs) -> tuple[np.ndarray, Recorder]:
+def run(days, trainable, period="week", refit="week", **kwargs) -> tuple[np.ndarray, Recorder]:
     rec = Recorder(np.asarray(days))
+    kwargs.update(group_period=period, cadence=refit)
     out = walk_forward(np.asarray(days), np.asarray(trainable), fit=rec.fit, predict=rec.predict, n_outputs=3,
                        **kwargs)
     return out, rec
@@ -174,18 +177,43 @@ def test_unsorted_input_raises():
 
 
 def test_unknown_period_raises():
-    with pytest.raises(ValueError, match="unknown period 'fortnight'"):
+    with pytest.raises(ValueError, match="refit must be daily, weekly, monthly"):
         run(np.arange(MONDAY, MONDAY + 5), np.ones(5, bool), refit="fortnight")
-    with pytest.raises(ValueError, match="needs the season"):
+    with pytest.raises(ValueError, match="unknown period 'season'"):
         period_ids(np.arange(3), "season")
 
 
-def test_season_periods_follow_the_season_labels():
-    days = np.arange(MONDAY, MONDAY + 6)
-    seasons = np.array(["2324", "2324", "2324", "2425", "2425", "2425"])
-    out, rec = run(days, np.ones(6, bool), period="season", refit="season", seasons=seasons)
-    assert len(rec.fits) == 1 and np.array_equal(rec.fits[0], [0, 1, 2])
-    assert np.isnan(out[:3]).all() and not np.isnan(out[3:]).any()
+def test_groups_refit_every_n_groups_and_fit_strictly_before_each_group():
+    # three "races" a week apart, two entries each; the middle race has an unknown result
+    days = np.repeat([MONDAY, MONDAY + 7, MONDAY + 14, MONDAY + 21], 2)
+    groups = np.repeat([10, 11, 12, 13], 2)
+    trainable = np.array([1, 1, 0, 0, 1, 1, 1, 1], bool)
+    rec = Recorder(days)
+    out = walk_forward(days, trainable, fit=rec.fit, predict=rec.predict, n_outputs=3, groups=groups,
+                       cadence=Cadence(groups=2), min_train=1, min_train_groups=True)
+    assert np.isnan(out[:2]).all() and not np.isnan(out[2:]).any()
+    # race 11 and 12 share the first fit (every 2 groups), race 13 gets a new one that saw race 12
+    assert [m for m, _ in rec.predictions] == [0, 0, 1]
+    assert rec.fits[0].tolist() == [0, 1] and rec.fits[1].tolist() == [0, 1, 4, 5]
+    assert rec.violations() == []
+
+
+def test_a_group_counts_as_history_only_when_all_its_rows_are_known():
+    days = np.repeat([MONDAY, MONDAY + 7, MONDAY + 14], 2)
+    groups = np.repeat([1, 2, 3], 2)
+    trainable = np.array([1, 0, 1, 1, 1, 1], bool)  # race 1 only half known
+    out, _ = run(days, trainable, refit=Cadence(groups=1), groups=groups, min_train=1, min_train_groups=True)
+    assert np.isnan(out[:4]).all() and not np.isnan(out[4:]).any()
+
+
+def test_cadence_parses_the_command_line_spelling():
+    assert Cadence.parse("weekly") == Cadence(period="week") == Cadence.parse("week")
+    assert Cadence.parse("5") == Cadence(groups=5)
+    assert Cadence.from_dict(Cadence.parse("monthly").to_dict()) == Cadence(period="month")
+    assert str(Cadence(groups=1)) == "every 1 group" and str(Cadence(period="day")) == "daily"
+    for bad in ("0", "-1", "fortnight", "2.5"):
+        with pytest.raises(ValueError):
+            Cadence.parse(bad)
 
 
 def test_weeks_start_on_monday_and_months_are_calendar_months():

@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 
 from formguide.core import registry
+from formguide.core.days import day_numbers
 from formguide.core.errors import FormguideError, ModelNotFoundError
-from formguide.core.evaluation import day_numbers
 from formguide.core.store.db import open_store, session_scope
 from formguide.f1.evaluate import backtest, field_metrics
 from formguide.f1.models import race_walk_forward

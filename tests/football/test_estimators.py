@@ -23,8 +23,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from tests.helpers import BLEND_SEASONS, e0_frame
 
-from formguide.core import evaluation
-from formguide.core.evaluation import day_numbers
+from formguide.core import walkforward
+from formguide.core.days import day_numbers
 from formguide.core.registry import canonical_json
 from formguide.football.features import football_feature_set
 from formguide.football.models import estimators
@@ -39,7 +39,7 @@ from formguide.football.models.estimators import (
 
 PERTURB_FROM = pd.Timestamp("2025-01-01")
 STAGES = ("base", "stack", "final")
-REAL_WALK_FORWARD = evaluation.walk_forward
+REAL_WALK_FORWARD = walkforward.walk_forward
 
 
 @pytest.fixture(scope="module")

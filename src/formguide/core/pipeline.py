@@ -27,12 +27,14 @@ from sqlalchemy import Engine, delete, insert, select
 
 from formguide.core import registry
 from formguide.core.betting import simulate_bets
+from formguide.core.days import day_numbers
 from formguide.core.errors import DataValidationError, ModelNotFoundError
-from formguide.core.evaluation import base_rates, day_numbers, fingerprint_frame, walk_forward
+from formguide.core.evaluation import base_rates, fingerprint_frame
 from formguide.core.metrics import summarise
 from formguide.core.sport import MatchSport as Sport
 from formguide.core.store.db import session_scope
 from formguide.core.store.models import FeatureSetRecord, Prediction
+from formguide.core.walkforward import walk_forward
 
 log = logging.getLogger("formguide.pipeline")
 Progress = Callable[[int, int], None]
@@ -125,7 +127,7 @@ def oos_predictions(sport: Sport, frame: pd.DataFrame, X: pd.DataFrame, y: np.nd
         return est.fit(frame.iloc[idx], X.iloc[idx])
 
     return walk_forward(days, y >= 0, fit=fit, predict=lambda m, idx: m.predict_proba(frame.iloc[idx], X.iloc[idx]),
-                        n_outputs=k, start_day=start_day, end_day=end_day, period="week", refit=refit,
+                        n_outputs=k, start_day=start_day, end_day=end_day, cadence=refit,
                         min_train=50, progress=progress)
 
 
@@ -136,14 +138,14 @@ def baseline_predictions(sport: Sport, frame: pd.DataFrame, X: pd.DataFrame, y: 
     k = len(sport.outcome_labels)
     out = {"base_rates": walk_forward(days, y >= 0, fit=lambda idx: base_rates(y[idx], k),
                                       predict=lambda m, idx: np.tile(m, (idx.size, 1)), n_outputs=k,
-                                      start_day=start_day, end_day=end_day, period="week", refit=refit)}
+                                      start_day=start_day, end_day=end_day, cadence=refit)}
     for name, factory in sport.baselines().items():
         def fit(idx: np.ndarray, factory=factory):
             return factory().fit(frame.iloc[idx], X.iloc[idx])
 
         out[name] = walk_forward(days, y >= 0, fit=fit,
                                  predict=lambda m, idx: m.predict_proba(frame.iloc[idx], X.iloc[idx]),
-                                 n_outputs=k, start_day=start_day, end_day=end_day, period="week", refit=refit,
+                                 n_outputs=k, start_day=start_day, end_day=end_day, cadence=refit,
                                  min_train=50)
     return out
 

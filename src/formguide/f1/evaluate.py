@@ -27,8 +27,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from formguide.core.days import day_numbers
 from formguide.core.errors import DataValidationError
-from formguide.core.evaluation import day_numbers
 from formguide.core.field import expected_top1_accuracy, podium_brier, top1_accuracy, win_ece, win_log_loss
 from formguide.f1.features import f1_feature_set
 from formguide.f1.models import BASELINE_TYPES, field_probabilities, make_model, race_walk_forward

@@ -37,8 +37,9 @@ import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 from scipy.optimize import minimize, minimize_scalar
 
-from formguide.core.evaluation import day_numbers
+from formguide.core.days import day_numbers
 from formguide.core.field import position_distribution, sample_orders
+from formguide.core.walkforward import Cadence, walk_forward
 
 __all__ = [
     "BASELINE_TYPES",
@@ -234,39 +235,19 @@ def race_walk_forward(frame: pd.DataFrame, *, fit: Callable[[np.ndarray], Any],
                       predict: Callable[[Any, np.ndarray], np.ndarray], start_day: int | None = None,
                       end_day: int | None = None, refit_every: int = 1, min_train_races: int = 1,
                       progress: Progress | None = None) -> NDArray[np.float64]:
-    """Out-of-sample predictions per entry for races whose day lies in ``[start_day, end_day)``.
+    """The core walk-forward race by race: one value per entry for races whose day lies in ``[start_day, end_day)``.
 
-    Before a race, the model is (re)fitted every ``refit_every`` races on the entries of races run on
-    days strictly before its day (``fit(row_positions)``), then ``predict(model, row_positions)`` gives
-    one value per entry of the race. Rows of other races, and races with fewer than ``min_train_races``
-    earlier races run, stay NaN.
+    Before a race the model is (re)fitted every ``refit_every`` races on the entries of races run on days
+    strictly before its day; races with fewer than ``min_train_races`` earlier races run stay NaN.
     """
-    if refit_every < 1:
-        raise ValueError(f"refit_every must be >= 1, got {refit_every}")
-    out = np.full(len(frame), np.nan)
     if frame.empty:
-        return out
-    races = _race_table(frame)
-    lo = races["day"].min() if start_day is None else start_day
-    hi = races["day"].max() + 1 if end_day is None else end_day
-    target = races[(races["day"] >= lo) & (races["day"] < hi)]
-    rows_of = pd.Series(np.arange(len(frame))).groupby(frame["race_id"].to_numpy(), sort=False).indices
-    row_days = day_numbers(frame["date"])
-    run_rows = frame["position"].notna().to_numpy()
-    run_days = np.sort(races.loc[races["run"], "day"].to_numpy())
-    model, since = None, 0
-    for i, (race_id, day) in enumerate(zip(target["race_id"], target["day"], strict=True)):
-        if np.searchsorted(run_days, day, side="left") < min_train_races:
-            continue
-        if model is None or since >= refit_every:
-            model = fit(np.flatnonzero(run_rows & (row_days < day)))
-            since = 0
-        idx = np.asarray(rows_of[race_id])
-        out[idx] = predict(model, idx)
-        since += 1
-        if progress is not None:
-            progress(i + 1, len(target))
-    return out
+        return np.full(0, np.nan)
+    out = walk_forward(day_numbers(frame["date"]), frame["position"].notna().to_numpy(), fit=fit,
+                       predict=lambda m, idx: np.asarray(predict(m, idx), dtype=np.float64)[:, None], n_outputs=1,
+                       start_day=start_day, end_day=end_day, groups=frame["race_id"].to_numpy(),
+                       cadence=Cadence(groups=refit_every), min_train=min_train_races, min_train_groups=True,
+                       progress=progress)
+    return out[:, 0]
 
 
 # --------------------------------------------------------------------------------------------------

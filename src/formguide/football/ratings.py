@@ -27,8 +27,8 @@ import math
 import numpy as np
 import pandas as pd
 
+from formguide.core.days import day_numbers
 from formguide.core.errors import DataValidationError
-from formguide.core.features.engine import day_numbers
 
 __all__ = ["elo_ratings", "elo_timeline", "previous_season"]
 

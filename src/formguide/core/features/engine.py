@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from formguide.core.days import day_numbers, event_days
 from formguide.core.errors import DataValidationError
 
 __all__ = [
@@ -41,8 +42,6 @@ __all__ = [
     "FeatureSet",
     "ParityResult",
     "asof_join",
-    "day_numbers",
-    "event_days",
     "hide_outcomes",
     "parity_check",
     "rolling_before",
@@ -127,22 +126,6 @@ class FeatureDefinition:
                 f"(unexpected {extra}, missing {lacking})"
             )
         return out[list(self.columns)]
-
-
-def event_days(times: pd.Series | pd.Index | np.ndarray) -> pd.Series:
-    """Calendar day of each time (midnight), the granularity of the point-in-time rule."""
-    series = pd.Series(times) if not isinstance(times, pd.Series) else times
-    if not pd.api.types.is_datetime64_any_dtype(series):
-        series = pd.to_datetime(series)
-    return series.dt.normalize()
-
-
-def day_numbers(times: pd.Series) -> np.ndarray:
-    """Calendar day of each time as an integer (days since 1970-01-01, local wall-clock day)."""
-    days = event_days(times)
-    if days.dt.tz is not None:
-        days = days.dt.tz_localize(None)
-    return days.to_numpy().astype("datetime64[D]").astype(np.int64)
 
 
 def _as_timestamp(as_of: Any, like: pd.Series) -> pd.Timestamp:

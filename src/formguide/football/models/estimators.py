@@ -12,7 +12,8 @@ import numpy as np
 import pandas as pd
 
 from formguide.core.calibration import MulticlassCalibrator
-from formguide.core.evaluation import day_numbers, walk_forward
+from formguide.core.days import day_numbers
+from formguide.core.walkforward import walk_forward
 from formguide.football.markets import market_probabilities
 from formguide.football.models import score_markets
 from formguide.football.models.dixon_coles import DixonColesModel, dixon_coles_matrix
@@ -323,7 +324,7 @@ class BlendEstimator:
 
         p_base = walk_forward(days, played, fit=fit_base, predict=lambda m, idx: m.predict_proba(frame.iloc[idx]),
                               n_outputs=3, start_day=first + self.warmup_days, end_day=end_day,
-                              period="week" if base_refit == "week" else "month", refit=base_refit,
+                              group_period="week" if base_refit == "week" else "month", cadence=base_refit,
                               min_train=100, progress=progress)
         Z = stack_inputs(frame, X, np.nan_to_num(p_base, nan=1 / 3), self.market_method)
 
@@ -332,7 +333,7 @@ class BlendEstimator:
             reached = ~np.isnan(previous).any(axis=1)
             start = int(days[reached][0]) + self.warmup_days if reached.any() else None
             p = walk_forward(days, played & reached, fit=fit, predict=predict, n_outputs=3, start_day=start,
-                             end_day=end_day, period="month", refit=self.stack_refit, min_train=min_train)
+                             end_day=end_day, group_period="month", cadence=self.stack_refit, min_train=min_train)
             p[~reached] = np.nan
             return p
 
