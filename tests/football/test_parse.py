@@ -79,7 +79,8 @@ def test_e0_0506_first_row_known_values(football_dir):
     p = parse_file(football_dir / "E0_0506.csv")
     assert isinstance(p, ParsedFile)
     assert (p.competition, p.season, len(p.matches)) == ("E0", "0506", 380)
-    assert list(p.matches.columns) == MATCH_COLUMNS + ["row_hash"]
+    assert list(p.matches.columns) == MATCH_COLUMNS + ["row_hash", "status"]
+    assert set(p.matches.status) == {"finished"}
     assert list(p.odds.columns) == ODDS_COLUMNS
     first = p.matches.iloc[0]
     assert (first.home_team, first.away_team) == ("Aston Villa", "Bolton")
@@ -391,8 +392,13 @@ def test_unknown_result_code_and_result_without_goals(tmp_path):
     rows[1]["FTR"] = "X"
     raises_at(write_csv(tmp_path, "E0_2324.csv", rows), 3, "FTR", "H, D or A")
     rows = make_rows()
-    rows[2].update(FTHG="", FTAG="", HTHG="", HTAG="", HTR="")
-    raises_at(write_csv(tmp_path, "E0_2324.csv", rows), 4, "FTHG", "without goals")
+    rows[2].update(FTR="X", FTHG="", FTAG="", HTHG="", HTAG="", HTR="")
+    raises_at(write_csv(tmp_path, "E0_2324.csv", rows), 4, "FTR", "H, D or A")
+    # A valid result letter without goals is an awarded match (tests/football/test_parse_robust.py),
+    # but a half-time letter without half-time goals still breaks the file.
+    rows = make_rows()
+    rows[2].update(HTHG="", HTAG="")
+    raises_at(write_csv(tmp_path, "E0_2324.csv", rows), 4, "HTHG", "half-time result 'D' given without goals")
 
 
 def test_half_time_above_full_time(tmp_path):
@@ -489,7 +495,8 @@ def test_asian_handicap_columns_ignored(name):
     assert classify_odds_column(name) is None and is_asian_handicap_column(name)
 
 
-@pytest.mark.parametrize("name", ["HS", "AC", "HC", "Bb1X2", "BbOU", "FTHG", "Referee", "XYZH", "B365", "PSX"])
+@pytest.mark.parametrize("name", ["HS", "AC", "HC", "Bb1X2", "BbOU", "FTHG", "Referee", "XYZ", "B365", "PSX",
+                                  "B365>3.5", "HTR"])
 def test_other_columns_are_not_odds(name):
     assert classify_odds_column(name) is None
 

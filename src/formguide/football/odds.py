@@ -1,19 +1,30 @@
 """Bookmaker odds in football-data.co.uk files: column names to (bookmaker, market, selection, closing),
 and the wide reference prices (``odds_open_*``, ``odds_close_*``, ``odds_best_*``) used by models and backtests.
 
-Columns are recognised by name pattern, not by a per-season list, because bookmakers come and go
-between seasons (Gamebookers until 2012/13, Betfair from 2024/25, ...):
+Columns are recognised by the site's documented name pattern, not by a per-season list, because
+bookmakers come and go between seasons (Gamebookers until 2012/13, Betfair from 2024/25, ...).
+A price column is ``<prefix>[C]<suffix>``: a bookmaker prefix, ``C`` for a closing price, then
 
-* 1X2: ``<book>[C]<H|D|A>``, e.g. ``B365H``, ``PSCH`` (Pinnacle closing home), ``MaxCA``, ``BbAvD``;
-* totals 2.5 goals: ``<book>[C]<>|<>2.5``, e.g. ``B365>2.5``, ``P<2.5`` (Pinnacle), ``AvgC>2.5``.
+* 1X2: ``H`` / ``D`` / ``A``, e.g. ``B365H``, ``PSCH`` (Pinnacle closing home), ``MaxCA``, ``BbAvD``;
+* totals 2.5 goals: ``>2.5`` / ``<2.5``, e.g. ``B365>2.5``, ``P<2.5`` (Pinnacle), ``AvgC>2.5``.
 
-Asian handicap columns (``AHh``, ``B365AHH``, ``PCAHA``, ``BbAHh``, ...) are recognised and ignored:
-a handicap price is meaningless without its line, and no model here prices handicaps.
+Prefixes in ``BOOKMAKERS`` get their stored name ("Bet365", "Pinnacle", ...; the aggregates ``Max``,
+``Avg``, ``BbMx``, ``BbAv`` are "Market max" etc., not bookmakers, and keep that treatment). A prefix
+never seen before is a bookmaker of that name (``XYZH`` is bookmaker "XYZ", 1X2 home): its prices
+are stored and count towards the best price. In a file, an unknown prefix is only read when the
+file has its full set for the market and timing (``XYZH``, ``XYZD``, ``XYZA``; ``XYZ>2.5`` and
+``XYZ<2.5``), so that a stray column such as ``ID`` is not taken for a draw price
+(``classify_odds_header``).
+
+Asian handicap columns (``AHh``, ``B365AHH``, ``PCAHA``, ``BbAHh``, ``BbAH``, ...) are recognised by
+their own pattern, before the 1X2 one, and ignored: a handicap price is meaningless without its line,
+and no model here prices handicaps.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Collection, Sequence
 from typing import NamedTuple
 
 import numpy as np
@@ -46,11 +57,10 @@ BOOKMAKERS: dict[str, str] = {
     "BbMx": "Betbrain max",
     "BbAv": "Betbrain average",
 }
-# Longest first so that BFE wins over BF and PS over P.
-_PREFIX = "|".join(sorted((re.escape(p) for p in BOOKMAKERS if p != "P"), key=len, reverse=True))
-_RE_1X2 = re.compile(rf"^(?P<book>{_PREFIX})(?P<closing>C?)(?P<sel>[HDA])$")
-_RE_OU = re.compile(rf"^(?P<book>{_PREFIX}|P)(?P<closing>C?)(?P<sel>[<>])2\.5$")
-_RE_ASIAN = re.compile(r"^[A-Za-z0-9]*AH(?:C?h|[HA])?$")
+# <prefix><suffix>, the prefix possibly ending in the closing mark C (resolved by _split_prefix).
+_RE_PRICE = re.compile(r"^(?P<stem>[A-Za-z0-9]+)(?P<sel>[HDA]|[<>]2\.5)$")
+# <prefix>[C]AH<H|A> prices, AHh / <prefix>AHh / AHCh lines, BbAH (number of bookmakers).
+_RE_ASIAN = re.compile(r"^(?:[A-Za-z0-9]*AH(?:C?h|[HA])|BbAH)$")
 _OU_SELECTION = {">": "over", "<": "under"}
 
 MARKET_1X2 = "1X2"
@@ -76,15 +86,95 @@ class OddsColumn(NamedTuple):
     is_closing: bool
 
 
+def _split_prefix(stem: str, prefixes: Collection[str] = ()) -> tuple[str, bool]:
+    """(bookmaker prefix, closing) of the part of a column name before its selection suffix.
+
+    A known prefix wins (``VC`` is VC Bet, ``VCC`` VC Bet closing, ``PSC`` Pinnacle closing). An
+    unknown one ending in ``C`` is that prefix's closing price unless ``prefixes`` (the other
+    stems of the same file and market) shows the ``C`` to be part of the name: a file with
+    ``ABCH`` and ``ABCCH`` has a bookmaker ``ABC``.
+    """
+    if stem in BOOKMAKERS:
+        return stem, False
+    if len(stem) > 1 and stem.endswith("C"):
+        if stem[:-1] in BOOKMAKERS:
+            return stem[:-1], True
+        if stem + "C" not in prefixes:
+            return stem[:-1], True
+    return stem, False
+
+
+def _classify(name: str, stems: Collection[str] = ()) -> tuple[OddsColumn, bool] | None:
+    """(kind, known prefix) of a price column, or None."""
+    if _RE_ASIAN.match(name):
+        return None
+    m = _RE_PRICE.match(name)
+    if not m:
+        return None
+    prefix, closing = _split_prefix(m["stem"], stems)
+    sel = m["sel"]
+    market, selection = (MARKET_1X2, sel) if len(sel) == 1 else (MARKET_OU, _OU_SELECTION[sel[0]])
+    known = prefix in BOOKMAKERS
+    return OddsColumn(BOOKMAKERS.get(prefix, prefix), market, selection, closing), known
+
+
 def classify_odds_column(name: str) -> OddsColumn | None:
-    """What a football-data column holds, or None if it is not a 1X2 / over-under 2.5 price."""
-    m = _RE_1X2.match(name)
-    if m:
-        return OddsColumn(BOOKMAKERS[m["book"]], MARKET_1X2, m["sel"], m["closing"] == "C")
-    m = _RE_OU.match(name)
-    if m:
-        return OddsColumn(BOOKMAKERS[m["book"]], MARKET_OU, _OU_SELECTION[m["sel"]], m["closing"] == "C")
-    return None
+    """What a football-data column holds, or None if it is not a 1X2 / over-under 2.5 price.
+
+    An unknown prefix is a bookmaker of that name: ``XYZCH`` is ("XYZ", "1X2", "H", closing).
+    """
+    got = _classify(name)
+    return got[0] if got else None
+
+
+class HeaderOdds(NamedTuple):
+    """The price columns of one file's header (``classify_odds_header``)."""
+
+    columns: dict[int, OddsColumn]  # header position -> kind
+    new_bookmakers: dict[str, list[str]]  # unknown prefix read as a bookmaker -> its columns
+    incomplete: list[str]  # columns of an unknown prefix without the full set: not read
+    repeated: list[tuple[str, str]]  # (column, earlier column with the same kind): the later one not read
+
+
+def classify_odds_header(header: Sequence[str]) -> HeaderOdds:
+    """Price columns of a header, by pattern (see the module docstring).
+
+    Columns of an unknown prefix are read only when the header has the prefix's full set of
+    selections for the market and timing. A second column with the same kind as an earlier one
+    (e.g. ``PS>2.5`` next to ``P>2.5``, both Pinnacle) is left out rather than stored twice.
+    """
+    stems: dict[str, set[str]] = {}
+    for name in header:
+        if name and not _RE_ASIAN.match(name) and (m := _RE_PRICE.match(name)):
+            stems.setdefault(MARKET_1X2 if len(m["sel"]) == 1 else MARKET_OU, set()).add(m["stem"])
+    found: list[tuple[int, str, OddsColumn, bool]] = []
+    for i, name in enumerate(header):
+        if not name:
+            continue
+        m = _RE_PRICE.match(name)
+        got = _classify(name, stems.get(MARKET_1X2 if m and len(m["sel"]) == 1 else MARKET_OU, ()))
+        if got:
+            found.append((i, name, *got))
+    # Full sets of the unknown prefixes: (bookmaker, market, closing) -> selections present.
+    sets: dict[tuple[str, str, bool], set[str]] = {}
+    for _, _, kind, known in found:
+        if not known:
+            sets.setdefault((kind.bookmaker, kind.market, kind.is_closing), set()).add(kind.selection)
+    full = {MARKET_1X2: set(OUTCOMES_1X2), MARKET_OU: set(OUTCOMES_OU)}
+    out = HeaderOdds({}, {}, [], [])
+    seen: dict[OddsColumn, str] = {}
+    for i, name, kind, known in found:
+        if not known and sets[(kind.bookmaker, kind.market, kind.is_closing)] != full[kind.market]:
+            out.incomplete.append(name)
+            continue
+        if kind in seen:
+            out.repeated.append((name, seen[kind]))
+            continue
+        seen[kind] = name
+        out.columns[i] = kind
+        if not known:
+            out.new_bookmakers.setdefault(kind.bookmaker, []).append(name)
+    return out
 
 
 def is_asian_handicap_column(name: str) -> bool:

@@ -7,10 +7,16 @@ by name (odds by name pattern, see ``odds.py``) and every value is checked; a fi
 trusted raises ``IngestError`` naming the file, the line and the column, so nothing half-read
 reaches the store.
 
-Rows without a result are fixtures still to be played and are kept with NaN goals. Asian
-handicap columns are ignored. Invalid single prices (``0``, ``#``, a stray word) occur in the
-published files; by default they are dropped with a warning, ``bad_odds="raise"`` rejects them, and
-a file with many of them is rejected either way.
+Rows without a result are fixtures still to be played and are kept with NaN goals. A match the
+file shows as not played to the end is kept with a status instead of rejecting the file, with a
+warning naming file and row: ``abandoned`` (a half-time score without a full-time one),
+``awarded`` (a result letter without goals), ``unplayed`` (no result though dated before the
+file's last played match). Such matches carry no result and stay out of the canonical frame
+(``store_io.load_frame``). Price columns of a bookmaker prefix never seen before are read by the
+name pattern (``odds.py``) and count towards the best price. Asian handicap columns are ignored.
+Invalid single prices (``0``, ``#``, a stray word) occur in the published files; by default they
+are dropped with a warning, ``bad_odds="raise"`` rejects them, and a file with many of them is
+rejected either way.
 
 Parsing is vectorised per file: line structure from numpy over the bytes, cells from the pandas C
 reader (numbers straight to float), checks as array operations. The only per-row Python is the
@@ -38,12 +44,12 @@ from formguide.core.errors import FormguideError, IngestError, IngestFileNotFoun
 from formguide.football.odds import (
     OddsColumn,
     attach_wide_odds,
-    classify_odds_column,
+    classify_odds_header,
     is_asian_handicap_column,
 )
 from formguide.football.schema import MATCH_COLUMNS, ODDS_COLUMNS, RESULT_COLUMNS, STAT_COLUMNS
 
-__all__ = ["ParsedFile", "attach_wide_odds", "iter_csv_files", "parse_file", "parse_worker"]
+__all__ = ["NO_RESULT_STATUSES", "ParsedFile", "attach_wide_odds", "iter_csv_files", "parse_file", "parse_worker"]
 
 REQUIRED_COLUMNS = ("Div", "Date", "HomeTeam", "AwayTeam", "FTHG", "FTAG")
 _TEXT_COLUMNS = ("Div", "Date", "Time", "HomeTeam", "AwayTeam", "FTR", "HTR", "Referee")
@@ -66,6 +72,11 @@ _KNOWN_UNUSED = {
 _FILE_NAME = re.compile(r"^(?P<div>[A-Za-z0-9]+)_(?P<season>\d{4})\.csv$", re.IGNORECASE)
 # Invalid prices in more rows than this (or 1% of the matches) mean a broken file, not a typo.
 _MAX_BAD_ODDS_ROWS = 5
+# Matches stored without a result although the row has one in part (abandoned, awarded): more than
+# this (or 1% of the matches) mean a broken file.
+_MAX_NO_RESULT_ROWS = 5
+#: ``events.status`` of matches kept in the store without a result and out of the canonical frame.
+NO_RESULT_STATUSES = ("abandoned", "awarded", "unplayed")
 _BOM_AS_LATIN1 = "\u00ef\u00bb\u00bf"
 
 
@@ -74,11 +85,12 @@ class ParsedFile:
     """One football-data file read into the canonical frames.
 
     ``matches`` has ``schema.MATCH_COLUMNS`` plus ``row_hash`` (sha256 of the normalised row and its
-    odds, to tell unchanged from corrected rows), sorted by kickoff. ``row_numbers[i]`` is the line of
-    ``matches.iloc[i]`` in the file (header = line 1). Prices are kept wide and compact,
-    ``odds_prices[i, j]`` being the price of kind ``odds_kinds[j]`` for ``matches.iloc[i]`` (NaN: none),
-    so that a file crosses a process boundary cheaply; ``odds`` is the long frame
-    (``schema.ODDS_COLUMNS``, one row per price), built on first use.
+    odds, to tell unchanged from corrected rows) and ``status`` (``events.status``: finished,
+    scheduled, or one of ``NO_RESULT_STATUSES``, whose rows have NaN goals, statistics and result),
+    sorted by kickoff. ``row_numbers[i]`` is the line of ``matches.iloc[i]`` in the file (header =
+    line 1). Prices are kept wide and compact, ``odds_prices[i, j]`` being the price of kind
+    ``odds_kinds[j]`` for ``matches.iloc[i]`` (NaN: none), so that a file crosses a process boundary
+    cheaply; ``odds`` is the long frame (``schema.ODDS_COLUMNS``, one row per price), built on first use.
     """
 
     path: Path
@@ -389,8 +401,9 @@ def _season_code(start: int) -> str:
 
 
 def _row_hashes(texts: list[np.ndarray], numbers: np.ndarray, odds_values: np.ndarray,
-                odds_labels: list[str]) -> list[str]:
-    """sha256 per match of its text fields, numbers and prices: equal content gives an equal hash.
+                odds_labels: list[str], suffix: np.ndarray | None = None) -> list[str]:
+    """sha256 per match of its text fields (then ``suffix``, per row), numbers and prices: equal
+    content gives an equal hash.
 
     Numbers enter as little-endian float64 bytes (one NaN pattern for blanks) after the file's odds
     column labels; odds columns that are blank throughout a file are not part of it.
@@ -398,6 +411,8 @@ def _row_hashes(texts: list[np.ndarray], numbers: np.ndarray, odds_values: np.nd
     text = texts[0].astype(object)
     for part in texts[1:]:
         text = text + "|" + np.where(pd.isna(part), "", part).astype(object)
+    if suffix is not None:
+        text = text + suffix.astype(object)
     present = ~np.isnan(odds_values).all(axis=0)
     block = np.column_stack([numbers, odds_values[:, present]]).astype("<f8")
     block[np.isnan(block)] = np.nan
@@ -407,34 +422,81 @@ def _row_hashes(texts: list[np.ndarray], numbers: np.ndarray, odds_values: np.nd
             for t, row in zip(text, blob, strict=True)]
 
 
+def _match_status(path: Path, rows: np.ndarray, home: np.ndarray, away: np.ndarray, day: np.ndarray,
+                  hg: np.ndarray, hthg: np.ndarray, htag: np.ndarray, ftr: np.ndarray, awarded: np.ndarray,
+                  abandoned: np.ndarray, warnings: list[str]) -> np.ndarray:
+    """``events.status`` of each row (file order), with one warning per match stored without a result.
+
+    finished: full-time score; scheduled: no result yet; abandoned: a half-time score only;
+    awarded: a result letter without goals; unplayed: no result although dated before the
+    file's last finished match (postponed, or cancelled). More abandoned or awarded rows than a
+    file plausibly holds mean a broken file (e.g. goal columns blanked), which is rejected.
+    """
+    finished = ~np.isnan(hg)
+    status = np.where(finished, "finished", "scheduled").astype(object)
+    status[abandoned] = "abandoned"
+    status[awarded] = "awarded"
+    odd = abandoned | awarded
+    n_odd, limit = int(odd.sum()), max(_MAX_NO_RESULT_ROWS, len(rows) // 100)
+    if n_odd > limit:
+        r = int(np.flatnonzero(odd)[0])
+        raise IngestError(path, int(rows[r]), "FTHG",
+                          f"{'result' if awarded[r] else 'half-time score'} given without a full-time score "
+                          f"({n_odd} rows have no full-time score but a result or half-time score)")
+    if finished.any():
+        last = day[finished].max()
+        status[(status == "scheduled") & (day < last)] = "unplayed"
+    else:
+        last = None
+    for r in np.flatnonzero(status != np.where(finished, "finished", "scheduled")):
+        if status[r] == "abandoned":
+            what = f"a half-time score ({int(hthg[r])}-{int(htag[r])}) but no full-time score"
+        elif status[r] == "awarded":
+            what = f"result '{ftr[r]}' but no goals"
+        else:
+            what = f"no result although the file has results up to {last}"
+        warnings.append(f"{path.name}, row {rows[r]}: {home[r]} v {away[r]} on {day[r]} has {what}: "
+                        f"stored as {status[r]}, without a result, and left out of training and fixtures")
+    return status
+
+
 # ----------------------------------------------------------------------------------------------
 # The parser
 
 
-def _classify_header(path: Path, header: list[str]) -> tuple[dict[str, int], list[tuple[int, str, OddsColumn]],
-                                                             list[str]]:
+def _classify_header(path: Path, header: list[str], warnings: list[str]
+                     ) -> tuple[dict[str, int], list[tuple[int, str, OddsColumn]], list[str]]:
+    """Positions of the columns used, the price columns (canonical order) and the unrecognised names.
+
+    Price columns are read by name pattern (``odds.classify_odds_header``); a bookmaker prefix not
+    seen before, and a price column left out (a prefix without its full set of selections, a second
+    column for the same prices), each get one warning.
+    """
     pos: dict[str, int] = {}
-    odds_cols: list[tuple[int, str, OddsColumn]] = []
     unknown: list[str] = []
-    for i, name in enumerate(header):
-        if not name or name.startswith("Unnamed"):
+    named = ["" if name.startswith("Unnamed") else name for name in header]
+    priced = classify_odds_header(named)
+    odds_cols = [(i, header[i], kind) for i, kind in priced.columns.items()]
+    used = {header[i] for i in priced.columns} | set(_TEXT_COLUMNS) | set(_GOAL_COLUMNS) | set(_STAT_COLUMNS)
+    for i, name in enumerate(named):
+        if not name:
             continue
-        if name in pos:
+        if name in pos or (name in used and name in named[:i]):
             raise IngestError(path, 1, name, "column appears twice in the header")
-        kind = classify_odds_column(name)
-        if kind is not None:
-            odds_cols.append((i, name, kind))
-        elif name in _TEXT_COLUMNS or name in _GOAL_COLUMNS or name in _STAT_COLUMNS:
-            pass
-        elif name not in _KNOWN_UNUSED and not is_asian_handicap_column(name):
+        if i in priced.columns or name in used:
+            pos[name] = i
+        elif name in priced.incomplete or (
+                name not in _KNOWN_UNUSED and not is_asian_handicap_column(name)
+                and name not in {n for n, _ in priced.repeated}):
             unknown.append(name)
-            continue
-        else:
-            continue
-        pos[name] = i
     for name in REQUIRED_COLUMNS:
         if name not in pos:
             raise IngestError(path, 1, name, "required column is missing")
+    for book, names in priced.new_bookmakers.items():
+        warnings.append(f"{path.name}: read columns {', '.join(names)} as prices of bookmaker '{book}', "
+                        "a prefix not seen before")
+    for name, first in priced.repeated:
+        warnings.append(f"{path.name}: ignored column {name}: same prices as column {first}")
     # Same prices in a canonical order, whatever the column order of the file.
     odds_cols.sort(key=lambda c: (c[2].market, c[2].is_closing, c[2].bookmaker, "HDAoverunder".index(c[2].selection)))
     return pos, odds_cols, unknown
@@ -446,7 +508,8 @@ def parse_file(path: str | Path, *, bad_odds: Literal["warn", "raise"] = "warn")
     Raises ``IngestError`` (file, line, column) on anything that makes the file untrustworthy:
     malformed CSV, missing columns, unknown dates, impossible scores or results, duplicate matches,
     a file cut off mid-row, a file whose name says another league or season than its content.
-    Invalid single prices are dropped with a warning unless ``bad_odds="raise"``.
+    Invalid single prices are dropped with a warning unless ``bad_odds="raise"``. Abandoned, awarded
+    and unplayed matches are kept, without a result, with a warning (see ``_match_status``).
     """
     if bad_odds not in ("warn", "raise"):
         raise ValueError(f"bad_odds must be 'warn' or 'raise', got {bad_odds!r}")
@@ -461,7 +524,7 @@ def parse_file(path: str | Path, *, bad_odds: Literal["warn", "raise"] = "warn")
     if not text.strip():
         raise IngestError(path, None, None, "file is empty")
     raw = _scan_quoted(path, text) if '"' in text else _scan_unquoted(path, text)
-    pos, odds_cols, unknown = _classify_header(path, raw.header)
+    pos, odds_cols, unknown = _classify_header(path, raw.header, warnings)
     if unknown:
         warnings.append(f"{path.name}: ignored unrecognised columns {', '.join(unknown)}")
     int_names = [c for c in list(_GOAL_COLUMNS) + list(_STAT_COLUMNS) if c in pos]
@@ -513,12 +576,14 @@ def parse_file(path: str | Path, *, bad_odds: Literal["warn", "raise"] = "warn")
     hg, ag = ints["FTHG"], ints["FTAG"]
     if "FTR" not in pos and (~np.isnan(hg) | ~np.isnan(ag)).any():
         raise IngestError(path, 1, "FTR", "required column is missing (the file has full-time goals)")
-    _check_result(path, rows, ftr, hg, ag, ("FTHG", "FTAG", "FTR"), "full-time")
+    # A result letter without goals: a match awarded at the table (its half-time cells are not checked).
+    awarded = np.isnan(hg) & np.isnan(ag) & np.isin(ftr, ["H", "D", "A"])
+    _check_result(path, rows, np.where(awarded, None, ftr), hg, ag, ("FTHG", "FTAG", "FTR"), "full-time")
     hthg, htag = ints.get("HTHG", nan), ints.get("HTAG", nan)
-    _check_result(path, rows, htr, hthg, htag, ("HTHG", "HTAG", "HTR"), "half-time")
-    hit = _first(~np.isnan(hthg) & np.isnan(hg))
-    if hit:
-        raise IngestError(path, int(rows[hit[0]]), "FTHG", "half-time score given without a full-time score")
+    _check_result(path, rows, np.where(awarded, None, htr), np.where(awarded, np.nan, hthg),
+                  np.where(awarded, np.nan, htag), ("HTHG", "HTAG", "HTR"), "half-time")
+    # A half-time score without a full-time one: a match abandoned after half-time.
+    abandoned = ~awarded & ~np.isnan(hthg) & np.isnan(hg)
     for ht, ft, col in ((hthg, hg, "HTHG"), (htag, ag, "HTAG")):
         hit = _first(ht > ft)
         if hit:
@@ -537,6 +602,8 @@ def parse_file(path: str | Path, *, bad_odds: Literal["warn", "raise"] = "warn")
         r = hit[0]
         raise IngestError(path, int(rows[r]), "HomeTeam", f"duplicate match {home[r]} v {away[r]} on {day[r]} "
                                                           f"(first at row {rows[first_pos[inverse[r]]]})")
+
+    status = _match_status(path, rows, home, away, day, hg, hthg, htag, ftr, awarded, abandoned, warnings)
 
     # --- season: from the dates, checked against the file name
     first_idx = int(np.argmin(kickoff))
@@ -597,10 +664,20 @@ def parse_file(path: str | Path, *, bad_odds: Literal["warn", "raise"] = "warn")
     stacked = np.column_stack([columns[c] for c in RESULT_COLUMNS + STAT_COLUMNS])
     texts = [comp_col, season_col, np.datetime_as_string(columns["kickoff"], unit="m"), columns["home_team"],
              columns["away_team"], columns["result"], columns["referee"]]
-    columns["row_hash"] = np.array(_row_hashes(texts, stacked, odds_vals, labels), dtype=object)
+    status = status[o]
+    # Played and scheduled rows hash as before statuses existed; the others add their status, which
+    # for "unplayed" depends on other rows of the file.
+    suffix = np.where(np.isin(status, NO_RESULT_STATUSES), "|" + status.astype(object), "")
+    columns["row_hash"] = np.array(_row_hashes(texts, stacked, odds_vals, labels, suffix), dtype=object)
+    off = np.isin(status, NO_RESULT_STATUSES)
+    if off.any():  # stored without a result: no goals, result letter or statistics
+        for col in RESULT_COLUMNS + STAT_COLUMNS:
+            columns[col] = np.where(off, np.nan, columns[col])
+        columns["result"] = np.where(off, None, columns["result"])
+    columns["status"] = status.astype(object)
     for col in ("result", "referee"):  # object dtype keeps None (not NaN) for a missing value, as in schema.py
         columns[col] = pd.Series(columns[col], dtype=object)
-    matches = pd.DataFrame({c: columns[c] for c in MATCH_COLUMNS + ["row_hash"]})
+    matches = pd.DataFrame({c: columns[c] for c in MATCH_COLUMNS + ["row_hash", "status"]})
 
     return ParsedFile(path=path, competition=competition, season=season, matches=matches, odds_prices=odds_vals,
                       odds_kinds=kinds, row_numbers=rows[o], content_hash=content_hash, encoding=encoding,

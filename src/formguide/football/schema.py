@@ -1,6 +1,9 @@
 """The canonical football match frame shared by ingest, features, models and the pipeline.
 
 One row per match, sorted by ``kickoff``. Unplayed fixtures have NaN goals and ``result`` None.
+Matches stored without a result because the file shows them abandoned, awarded or left unplayed
+(``events.status`` other than finished / scheduled) are not in the frame: a result-less row here
+always means a fixture still to come.
 Everything downstream (features, models, backtests) reads this shape, whether it came from a CSV
 parser, the store, or a test fixture built in code.
 """
@@ -35,7 +38,8 @@ MATCH_COLUMNS = KEY_COLUMNS + RESULT_COLUMNS + [RESULT_CODE] + STAT_COLUMNS + OT
 
 # Long odds frame (one row per price) produced by the parser and stored in the ``odds`` table:
 #   competition, season, kickoff, home_team, away_team  (the match key)
-#   bookmaker  e.g. "Bet365", "Pinnacle", "Market max", "Market average", "Betbrain max", "Betbrain average"
+#   bookmaker  e.g. "Bet365", "Pinnacle", "Market max", "Market average", "Betbrain max", "Betbrain average";
+#              a football-data prefix not in ``odds.BOOKMAKERS`` is stored as the prefix itself ("XYZ")
 #   market     "1X2" or "OU2.5"
 #   selection  "H"/"D"/"A" or "over"/"under"
 #   price      decimal odds > 1.0

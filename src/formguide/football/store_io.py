@@ -5,6 +5,10 @@ competition, season, date, home and away team (``events.external_key``); its ``r
 statistics and odds of the source row) tells an unchanged row from a corrected one. Unchanged rows
 are not touched; corrected rows are rewritten (their result and odds replaced).
 
+``events.status`` is the parser's: ``finished``, ``scheduled``, or, for a match kept without a result,
+``abandoned`` / ``awarded`` / ``unplayed`` (such events are not in ``load_frame``). A later file that
+gives the match a result changes its row hash, so the event is rewritten as ``finished``.
+
 Speed: a full football-data history is about 60,000 matches and 3.3 million prices. Files are
 parsed in a worker process while the previous one is written, and every per-row step of the write
 is an array operation (``core.store.bulk``): prices go in as three numbers per row (event, odds type,
@@ -219,8 +223,7 @@ def write_parsed(session: Session, parsed: ParsedFile) -> FileReport:
     report.unchanged = len(m) - report.inserted - report.updated
     if not (is_new.any() or changed.any()):
         return report
-    played = m["home_goals"].notna().to_numpy()
-    status = np.where(played, "finished", "scheduled")
+    status = m["status"].to_numpy(dtype=object)
     source = Path(parsed.path).name
     if changed.any():
         ids = old_ids[at[changed]]
@@ -418,7 +421,14 @@ def _count_rows(path: Path) -> int:
 
 
 def load_frame(engine: Engine, competitions: Sequence[str] | None = None) -> pd.DataFrame:
-    """The canonical match frame (schema.py) for the competitions, with ``event_id`` and wide odds."""
+    """The canonical match frame (schema.py) for the competitions, with ``event_id`` and wide odds.
+
+    Only events with status ``finished`` (played: a result) or ``scheduled`` (a fixture to come) are
+    in the frame. Matches stored without a result (``parse.NO_RESULT_STATUSES``: abandoned, awarded,
+    unplayed) are left out: in the frame a result-less row is a fixture, which season simulations
+    would play out and predictions would price, and they are no played match to train or score on.
+    They stay in ``events`` (with their odds) and come in once a corrected file gives them a result.
+    """
     with engine.connect() as conn:
         q = (
             "SELECT e.id AS event_id, c.code AS competition, s.code AS season, e.kickoff, "
@@ -426,7 +436,8 @@ def load_frame(engine: Engine, competitions: Sequence[str] | None = None) -> pd.
             "r.ht_away_score, r.outcome, r.stats "
             "FROM events e JOIN competitions c ON c.id = e.competition_id JOIN seasons s ON s.id = e.season_id "
             "JOIN teams ht ON ht.id = e.home_team_id JOIN teams at ON at.id = e.away_team_id "
-            "LEFT JOIN results r ON r.event_id = e.id WHERE e.sport = 'football'"
+            "LEFT JOIN results r ON r.event_id = e.id WHERE e.sport = 'football' "
+            "AND e.status IN ('finished', 'scheduled')"
         )
         params: dict = {}
         if competitions:
@@ -475,7 +486,8 @@ def _load_odds(conn, competitions, params) -> pd.DataFrame:
     """
     mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
     q = ("SELECT o.event_id, o.type_id, o.price FROM odds o JOIN events e ON e.id = o.event_id "
-         "JOIN competitions c ON c.id = e.competition_id WHERE e.sport = 'football'")
+         "JOIN competitions c ON c.id = e.competition_id WHERE e.sport = 'football' "
+         "AND e.status IN ('finished', 'scheduled')")
     args: list = []
     if competitions:
         q += " AND c.code IN (" + ", ".join([mark] * len(competitions)) + ")"
