@@ -21,10 +21,17 @@ Choices, documented once:
   no row had no safety car (0), ``safety_car_laps`` = sum of ``FullLaps`` over its deployments.
 * ``wet``: from FastF1 race laps (``laps.wet_races``) when the lap folder is given or found next to the
   Ergast folder (``../f1_laps``); NaN for races without lap data (before 2018, 2024 rounds 19-24).
+
+Checks: every table's rows must have as many fields as its header (``laps.check_row_lengths``): a table
+cut part-way through its last row (a file still being written, an interrupted download) is an
+``IngestError`` naming the file, the row and the first missing column, never a partial row read as
+missing values. The id columns that join the tables (``raceId``, ``driverId``, ...) must be whole
+numbers in every row.
 """
 
 from __future__ import annotations
 
+import io
 import re
 from pathlib import Path
 from typing import Literal
@@ -35,7 +42,7 @@ import pandas as pd
 from formguide.core.errors import IngestError, IngestFileNotFoundError
 from formguide.f1 import schema
 from formguide.f1.circuits import circuit_type
-from formguide.f1.laps import wet_races
+from formguide.f1.laps import check_row_lengths, wet_races
 
 NA = ["\\N", ""]
 REQUIRED_FILES = ("races.csv", "results.csv")
@@ -124,14 +131,20 @@ def lap_time_ms(values) -> np.ndarray:
     return np.where(bad, np.nan, np.round((minutes * 60.0 + seconds) * 1000.0))
 
 
-def _read(folder: Path, name: str, required: bool = True, **kw) -> pd.DataFrame | None:
+def _read(folder: Path, name: str, required: bool = True, warnings: list[str] | None = None,
+          **kw) -> pd.DataFrame | None:
+    """One Ergast table (``\\N`` and empty read as missing), rows checked against the header first."""
     path = folder / name
     if not path.exists():
         if required:
             raise IngestFileNotFoundError(path, message="Ergast table missing from the folder")
         return None
+    data = path.read_bytes()
+    notes = check_row_lengths(path, data)
+    if warnings is not None:
+        warnings += notes
     try:
-        return pd.read_csv(path, na_values=NA, keep_default_na=False, **kw)
+        return pd.read_csv(io.BytesIO(data), na_values=NA, keep_default_na=False, **kw)
     except pd.errors.EmptyDataError as exc:
         raise IngestError(path, None, None, "empty file") from exc
     except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
@@ -142,6 +155,17 @@ def _need(path: Path, frame: pd.DataFrame, columns: list[str]) -> None:
     missing = [c for c in columns if c not in frame.columns]
     if missing:
         raise IngestError(path, None, missing[0], "required column missing")
+
+
+def _need_ids(path: Path, frame: pd.DataFrame, columns: list[str]) -> None:
+    """Id columns: a whole number in every row (row numbers count the header as 1)."""
+    for col in columns:
+        values = pd.to_numeric(frame[col], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+        bad = np.isnan(values) | (values != np.round(values))
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            given = frame[col].iloc[i]
+            raise IngestError(path, i + 2, col, "value missing" if pd.isna(given) else f"not a whole number: {given!r}")
 
 
 def is_ergast_folder(path: Path | str) -> bool:
@@ -239,12 +263,17 @@ def sort_entries(frame: pd.DataFrame) -> pd.DataFrame:
 
 # --- Ergast folder -------------------------------------------------------------------------------------
 
-def load_ergast_races(folder: Path | str, laps_dir: Path | str | None | Literal["auto"] = "auto") -> pd.DataFrame:
-    """One row per race (``RACE_TABLE_COLUMNS``): identity, start, sprint flag, safety car and wet flag."""
+def load_ergast_races(folder: Path | str, laps_dir: Path | str | None | Literal["auto"] = "auto",
+                      warnings: list[str] | None = None) -> pd.DataFrame:
+    """One row per race (``RACE_TABLE_COLUMNS``): identity, start, sprint flag, safety car and wet flag.
+
+    Notes on the files read (a last line without a line break, duplicate laps) go to ``warnings``.
+    """
     folder = Path(folder)
-    races = _read(folder, "races.csv")
+    races = _read(folder, "races.csv", warnings=warnings)
     _need(folder / "races.csv", races, ["raceId", "year", "round", "circuitId", "name", "date"])
-    circuits = _read(folder, "circuits.csv", required=False)
+    _need_ids(folder / "races.csv", races, ["raceId", "year", "round"])
+    circuits = _read(folder, "circuits.csv", required=False, warnings=warnings)
     ref = (races["circuitId"].map(circuits.set_index("circuitId")["circuitRef"]) if circuits is not None
            else races["circuitId"].astype(str))
     time = races["time"].fillna("00:00:00") if "time" in races else "00:00:00"
@@ -252,7 +281,7 @@ def load_ergast_races(folder: Path | str, laps_dir: Path | str | None | Literal[
     if date.isna().any():
         row = int(np.flatnonzero(date.isna().to_numpy())[0])
         raise IngestError(folder / "races.csv", row + 2, "date", f"not a date: {races['date'].iloc[row]!r}")
-    sprint = _read(folder, "sprint_results.csv", required=False)
+    sprint = _read(folder, "sprint_results.csv", required=False, warnings=warnings)
     has_sprint = races["raceId"].isin(sprint["raceId"]) if sprint is not None else pd.Series(False, index=races.index)
     if "sprint_date" in races:
         has_sprint |= races["sprint_date"].notna()
@@ -263,9 +292,9 @@ def load_ergast_races(folder: Path | str, laps_dir: Path | str | None | Literal[
         "date": date.astype("datetime64[us]"), "has_sprint": has_sprint.astype(bool),
     })
     laps_dir = _auto_laps_dir(folder) if laps_dir == "auto" else laps_dir
-    out["wet"] = attach_wet(out, wet_races(laps_dir) if laps_dir is not None else None)
+    out["wet"] = attach_wet(out, wet_races(laps_dir, warnings=warnings) if laps_dir is not None else None)
     key = out["season"].astype(str) + " " + out["race_name"]
-    sc = safety_car_table(folder)
+    sc = safety_car_table(folder, warnings=warnings)
     if sc is not None:
         at = pd.Index(sc["race_key"]).get_indexer(key)
         out["safety_car"] = np.where(at >= 0, sc["safety_car"].to_numpy()[np.maximum(at, 0)], 0.0)
@@ -276,9 +305,9 @@ def load_ergast_races(folder: Path | str, laps_dir: Path | str | None | Literal[
     return out
 
 
-def safety_car_table(folder: Path | str) -> pd.DataFrame | None:
+def safety_car_table(folder: Path | str, warnings: list[str] | None = None) -> pd.DataFrame | None:
     """``race_key ("<year> <name>"), safety_car, safety_car_laps`` for races with a deployment, or None."""
-    sc = _read(Path(folder), "safety_cars.csv", required=False)
+    sc = _read(Path(folder), "safety_cars.csv", required=False, warnings=warnings)
     if sc is None:
         return None
     _need(Path(folder) / "safety_cars.csv", sc, ["Race", "FullLaps"])
@@ -293,13 +322,15 @@ def _auto_laps_dir(folder: Path) -> Path | None:
 
 
 def _results_sessions(folder: Path, name: str, session: str, drivers: pd.DataFrame,
-                      constructors: pd.Series, status: pd.Series) -> pd.DataFrame | None:
+                      constructors: pd.Series, status: pd.Series,
+                      warnings: list[str] | None = None) -> pd.DataFrame | None:
     """``results.csv`` / ``sprint_results.csv`` as session rows, one per driver (shared drives merged)."""
-    res = _read(folder, name, required=session == "race")
+    res = _read(folder, name, required=session == "race", warnings=warnings)
     if res is None:
         return None
     _need(folder / name, res, ["raceId", "driverId", "constructorId", "grid", "positionText", "positionOrder",
                                "points", "laps", "statusId"])
+    _need_ids(folder / name, res, ["raceId", "driverId", "constructorId"])
     # 1950s-60s shared drives list a driver twice in one race: keep his best-placed car, add up the points.
     res = res.sort_values(["raceId", "driverId", "positionOrder"], kind="stable")
     points = res.groupby(["raceId", "driverId"], sort=False)["points"].transform("sum")
@@ -326,17 +357,27 @@ def _results_sessions(folder: Path, name: str, session: str, drivers: pd.DataFra
     })
 
 
-def load_ergast_sessions(folder: Path | str) -> pd.DataFrame:
-    """Every race, qualifying and sprint result of an Ergast folder as session rows (``SESSION_COLUMNS``)."""
+def load_ergast_sessions(folder: Path | str, warnings: list[str] | None = None) -> pd.DataFrame:
+    """Every race, qualifying and sprint result of an Ergast folder as session rows (``SESSION_COLUMNS``).
+
+    Notes on the files read (a last line without a line break) go to ``warnings``.
+    """
     folder = Path(folder)
-    drivers = _read(folder, "drivers.csv").set_index("driverId")
-    constructors = _read(folder, "constructors.csv").set_index("constructorId")["constructorRef"]
-    status = _read(folder, "status.csv").set_index("statusId")["status"]
-    parts = [_results_sessions(folder, "results.csv", "race", drivers, constructors, status),
-             _results_sessions(folder, "sprint_results.csv", "sprint", drivers, constructors, status)]
-    q = _read(folder, "qualifying.csv", required=False)
+    tables = {}
+    for name, columns in (("drivers", ["driverId", "driverRef", "code"]),
+                          ("constructors", ["constructorId", "constructorRef"]), ("status", ["statusId", "status"])):
+        tables[name] = _read(folder, f"{name}.csv", warnings=warnings)
+        _need(folder / f"{name}.csv", tables[name], columns)
+        _need_ids(folder / f"{name}.csv", tables[name], columns[:1])
+    drivers = tables["drivers"].set_index("driverId")
+    constructors = tables["constructors"].set_index("constructorId")["constructorRef"]
+    status = tables["status"].set_index("statusId")["status"]
+    parts = [_results_sessions(folder, "results.csv", "race", drivers, constructors, status, warnings),
+             _results_sessions(folder, "sprint_results.csv", "sprint", drivers, constructors, status, warnings)]
+    q = _read(folder, "qualifying.csv", required=False, warnings=warnings)
     if q is not None:
         _need(folder / "qualifying.csv", q, ["raceId", "driverId", "constructorId", "position"])
+        _need_ids(folder / "qualifying.csv", q, ["raceId", "driverId", "constructorId"])
         q = q.drop_duplicates(["raceId", "driverId"])
         n = len(q)
         parts.append(pd.DataFrame({

@@ -19,11 +19,16 @@ the column. Rules worth knowing:
   driver whose ``status`` says he never started (withdrew, did not start/qualify) may leave it
   empty. Before the race, ``grid`` may be missing altogether.
 * A weekend with a race but no qualifying is accepted with a warning (qualifying features NaN).
+* Every CSV row has as many fields as the header (``laps.check_row_lengths``): a file cut part-way
+  through its last row (still being written) is rejected naming the row and the first missing column,
+  rather than read with the rest of the row empty; a JSON file cut short is malformed JSON. A last
+  line without a line break is accepted with a warning.
 """
 
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import re
 from dataclasses import dataclass, field
@@ -35,6 +40,7 @@ import pandas as pd
 from formguide.core.errors import IngestError, IngestFileNotFoundError
 from formguide.f1.circuits import PERMANENT, STREET, circuit_type
 from formguide.f1.ergast import NON_START, RACE_TABLE_COLUMNS, SESSION_COLUMNS, entry_frame, lap_time_ms
+from formguide.f1.laps import check_row_lengths
 
 RACE_FILE = "race.json"
 SESSION_FILES = ("qualifying", "sprint", "race")
@@ -77,14 +83,21 @@ def _err(path: Path, row: int | None, column: str | None, message: str) -> Inges
     return IngestError(path, row, column, f"{message} (race folder {path.parent.name})")
 
 
-def _load_json(path: Path) -> dict:
-    text = path.read_text(encoding="utf-8-sig")
+def _load_json_doc(path: Path) -> object:
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise _err(path, None, None, f"not UTF-8 text: {exc}") from exc
     if not text.strip():
         raise _err(path, None, None, "empty file")
     try:
-        data = json.loads(text)
+        return json.loads(text)
     except json.JSONDecodeError as exc:
         raise _err(path, exc.lineno, None, f"malformed JSON: {exc.msg} at column {exc.colno}") from exc
+
+
+def _load_json(path: Path) -> dict:
+    data = _load_json_doc(path)
     if not isinstance(data, dict):
         raise _err(path, None, None, "expected a JSON object with season, round, name, circuit, date")
     return data
@@ -124,9 +137,10 @@ def _race_row(path: Path, meta: dict, sessions: dict[str, pd.DataFrame]) -> pd.D
     })[RACE_TABLE_COLUMNS]
 
 
-def _read_session_csv(path: Path) -> pd.DataFrame:
+def _read_session_csv(path: Path, data: bytes, warnings: list[str]) -> pd.DataFrame:
+    warnings += check_row_lengths(path, data, error=_err)
     try:
-        raw = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True)
+        raw = pd.read_csv(io.BytesIO(data), dtype=str, keep_default_na=False, skipinitialspace=True)
     except pd.errors.EmptyDataError as exc:
         raise _err(path, None, None, "empty file") from exc
     except pd.errors.ParserError as exc:
@@ -251,12 +265,13 @@ def parse_race_folder(folder: Path | str) -> ParsedRace:
             continue
         src = given[0]
         if src.suffix == ".csv":
-            digest.update(src.read_bytes())
-            raw, first_row = _read_session_csv(src), 2
+            data = src.read_bytes()
+            digest.update(data)
+            raw, first_row = _read_session_csv(src, data, warnings), 2
         else:
             if src != meta_path:
                 digest.update(src.read_bytes())
-                doc = json.loads(src.read_text(encoding="utf-8-sig") or "null") if src.stat().st_size else None
+                doc = _load_json_doc(src)
                 if doc is None:
                     raise _err(src, None, None, "empty file")
                 records = doc.get(name, doc.get("results")) if isinstance(doc, dict) else doc

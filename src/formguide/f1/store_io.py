@@ -22,6 +22,12 @@ facts) plus one per session entry, or one per lap for lap files. A session prese
 replaces that session's rows of the race (drivers no longer listed are removed and counted as
 updated); sessions absent from an import are left as stored. A rejected unit (file, folder, race)
 leaves the store exactly as it was and is recorded in ``imports`` with the error.
+
+Messy files: a CSV cut part-way through a row (a file still being written, e.g. under the season
+pipeline's ``--watch``) rejects its unit, naming file, row and the first missing column, in every layout
+(``laps.check_row_lengths``). A driver's lap listed twice in a lap file is resolved by the rule in
+``laps.py`` (identical rows: one kept; differing rows: the one with a lap time, else the later one), with
+a warning per dropped row in the file's report.
 """
 
 from __future__ import annotations
@@ -399,9 +405,11 @@ def _folder_hash(folder: Path) -> str:
 
 def read_ergast_batch(folder: Path) -> Batch:
     """An Ergast folder read and checked (wet flags from ``../f1_laps`` when present)."""
-    races = ergast.load_ergast_races(folder)
-    sessions = ergast.load_ergast_sessions(folder)
-    return Batch(path=folder, races=races, sessions=sessions, content_hash=_folder_hash(folder), source=LAYOUT_ERGAST)
+    notes: list[str] = []
+    races = ergast.load_ergast_races(folder, warnings=notes)
+    sessions = ergast.load_ergast_sessions(folder, warnings=notes)
+    return Batch(path=folder, races=races, sessions=sessions, content_hash=_folder_hash(folder), source=LAYOUT_ERGAST,
+                 warnings=notes)
 
 
 def _count_rows(path: Path) -> int:
@@ -472,11 +480,12 @@ def ingest_f1(engine: Engine, paths: Sequence[Path | str] | Path | str,
         sha = None
         try:
             if layout == LAYOUT_LAPS:
-                frame = laps.read_lap_file(path)
+                notes: list[str] = []
+                frame = laps.read_lap_file(path, warnings=notes)
                 sha = hashlib.sha256(path.read_bytes()).hexdigest()
                 with session_scope(engine) as s:
                     file_report = write_laps(s, path, frame)
-                    file_report.warnings.insert(0, f"layout: {layout}")
+                    file_report.warnings[:0] = [f"layout: {layout}", *notes]
                     s.add(_record(file_report, sha))
             else:
                 if layout == LAYOUT_ERGAST:
