@@ -4,7 +4,8 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 export FORMGUIDE_DATA ?= $(abspath ../shared/data)
-export FORMGUIDE_DB_URL ?= sqlite:///var/formguide.sqlite
+# The demo's store and artifacts live in ./var (absolute, whatever folder a command runs from).
+export FORMGUIDE_HOME ?= $(abspath var)
 export MPLBACKEND := Agg
 PYTEST_WORKERS ?= 2
 

@@ -18,7 +18,7 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
+import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).parent))
 from _common import format_table  # noqa: E402
@@ -33,7 +33,7 @@ TARGETS = {  # (moment, metric) -> (comparison, threshold), checked on 2014-2024
     ("pre-quali", "win_ece"): ("<", 0.02),
 }
 COLUMNS = ["moment", "window", "forecast", "races", "win_log_loss", "top1_accuracy", "expected_top1_accuracy",
-           "podium_brier", "win_ece", "targets"]
+           "podium_brier", "win_ece", "podium_ece", "points_ece", "targets"]
 
 
 def _targets(moment: str, metrics: dict) -> str:
@@ -47,35 +47,48 @@ def _targets(moment: str, metrics: dict) -> str:
     return " ".join(out)
 
 
+def _backtest(frame, moment: str, date_from: str, date_to: str, refit_every: int) -> tuple[dict, float]:
+    from formguide.core.backtest import backtest
+    from formguide.core.walkforward import Cadence
+    from formguide.f1.sport import F1BacktestOptions, F1Sport
+
+    sport = F1Sport()
+    options = F1BacktestOptions(moment=moment)
+    t0 = time.perf_counter()
+    report = backtest(None, sport, "WC", model_type="plackett-luce", feature_options=sport.feature_options(options),
+                      options=options, date_from=pd.Timestamp(date_from), date_to=pd.Timestamp(date_to),
+                      cadence=Cadence(groups=refit_every), frame=frame)
+    return report, time.perf_counter() - t0
+
+
 def run(refit_every: int = 1, moments: tuple[str, ...] = ("post-quali", "pre-quali"),
-        date_from: str = "2014-01-01", date_to: str = "2024-12-31", recent_from: int = 2022) -> list[dict]:
-    """One row per (moment, window, forecast) with the four field metrics; the model rows of 2014-2024 say
-    which targets were met."""
+        date_from: str = "2014-01-01", date_to: str = "2024-12-31", recent_from: int = 2022
+        ) -> tuple[list[dict], list[dict]]:
+    """One row per (moment, window, forecast) with the field metrics (the model rows of 2014-2024 say which
+    targets were met), and the model's podium and points reliability tables per moment. Each window is its
+    own walk-forward backtest through the core (forecasts of a race do not depend on where the window starts)."""
     from formguide.f1.ergast import load_ergast_entries
-    from formguide.f1.evaluate import field_metrics, run_backtest
 
     frame = load_ergast_entries(DATA / "f1_ergast")
     rows: list[dict] = []
+    reliability: list[dict] = []
     for moment in moments:
-        t0 = time.perf_counter()
-        bt = run_backtest(frame, moment=moment, date_from=date_from, date_to=date_to, refit_every=refit_every,
-                          n_sims=10000, by_season=False)
-        seconds = time.perf_counter() - t0
-        scored = bt.frame.loc[bt.mask]
-        pos = scored["position"].to_numpy(dtype=np.float64)
-        race = scored["race_id"].to_numpy()
-        recent = scored["season"].to_numpy() >= recent_from
-        for name in ["model", *bt.report["baselines"]]:
-            p_win = bt.probs[f"{name}_p_win"].to_numpy()
-            p_pod = bt.probs[f"{name}_p_podium"].to_numpy()
-            label = f"model ({bt.report['model']['type']}, refit {refit_every}, {seconds:.0f} s)" if name == "model" \
-                else f"baseline: {name}"
-            for window, m in ((f"{date_from[:4]}-{date_to[:4]}", np.ones_like(recent)),
-                              (f"{recent_from}-{date_to[:4]}", recent)):
-                metrics = field_metrics(p_win[m], p_pod[m], pos[m], race[m])
+        for start in (date_from, f"{recent_from}-01-01"):
+            report, seconds = _backtest(frame, moment, start, date_to, refit_every)
+            window = f"{start[:4]}-{date_to[:4]}"
+            full = start == date_from
+            for name, metrics in [("model", report["model"]), *report["baselines"].items()]:
+                label = f"model ({report['model']['type']}, refit {refit_every}, {seconds:.0f} s)" \
+                    if name == "model" else f"baseline: {name}"
                 rows.append({"moment": moment, "window": window, "forecast": label, **metrics,
-                             "targets": _targets(moment, metrics) if name == "model" and m.all() else ""})
-    return rows
+                             "targets": _targets(moment, metrics) if name == "model" and full else ""})
+            if full:
+                for kind in ("podium", "points"):
+                    for b in report["reliability"][kind]:
+                        reliability.append({"moment": moment, "probability": kind, "bin": f"{b['from']:.1f}-{b['to']:.1f}",
+                                            "n": b["n"], "mean_forecast": b["mean_forecast"],
+                                            "observed": b["observed"]})
+    return rows, reliability
 
 
 def main() -> None:
@@ -83,8 +96,11 @@ def main() -> None:
     parser.add_argument("--refit", type=int, default=1, help="refit the model every N races (default 1)")
     parser.add_argument("--moments", default="post-quali,pre-quali")
     args = parser.parse_args()
-    rows = run(refit_every=args.refit, moments=tuple(m.strip() for m in args.moments.split(",")))
+    rows, reliability = run(refit_every=args.refit, moments=tuple(m.strip() for m in args.moments.split(",")))
     print(format_table(rows, COLUMNS))
+    print()
+    print("Reliability of the model's podium and points probabilities (2014-2024, retirements included):")
+    print(format_table(reliability))
 
 
 if __name__ == "__main__":

@@ -61,7 +61,7 @@ def _tree_rss_mb(root: int) -> float:
 def _measure(db_url: str) -> dict:
     """One CLI ingest in this (fresh) process: wall seconds, both peak memories, the report counts."""
     t0 = time.perf_counter()
-    args = ["ingest", "football", str(DATA / "football_data"), "--db", db_url, "--json"]
+    args = ["ingest", "football", str(DATA / "football_data"), "--db", db_url, "--json", "-"]
     proc = subprocess.Popen(CLI + args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     tree_peak = 0.0
     done = threading.Event()

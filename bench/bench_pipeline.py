@@ -49,7 +49,7 @@ def run(leagues: list[str] | None = None, skill_from: str = "2012-08-01") -> lis
     rows: list[dict] = []
     with tempfile.TemporaryDirectory() as tmp:
         env = dict(os.environ, FORMGUIDE_DB_URL=f"sqlite:///{tmp}/bench.sqlite", MPLBACKEND="Agg")
-        _run(["ingest", "football", str(DATA / "football_data"), "--json"], env)  # timed in bench_ingest.py
+        _run(["ingest", "football", str(DATA / "football_data"), "--json", "-"], env)  # timed in bench_ingest.py
         out = Path(tmp) / "bt.json"
         wall, peak, _ = _run(["backtest", "--league", "E0", "--model", "dixon-coles", "--refit", "week",
                               "--json", str(out), "--plots", tmp], env)

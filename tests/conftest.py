@@ -7,10 +7,16 @@ schema so tests never see each other's rows, and the schema is dropped afterward
 from __future__ import annotations
 
 import os
+import tempfile
 import uuid
 from pathlib import Path
 
 import pytest
+
+# Nothing a test runs may write into the user's own formguide home (default store, artifacts, logs).
+os.environ["FORMGUIDE_HOME"] = tempfile.mkdtemp(prefix="formguide-test-home-")
+os.environ.pop("FORMGUIDE_DB_URL", None)
+os.environ.pop("FORMGUIDE_ARTIFACTS", None)
 
 REPO = Path(__file__).resolve().parents[1]
 DATA_DIR = Path(os.environ.get("FORMGUIDE_DATA", REPO.parent / "shared" / "data"))

@@ -30,14 +30,14 @@ def mirror(tmp_path, football_dir):
 
 def test_download_writes_the_served_bytes(mirror, tmp_path, football_dir):
     dest = tmp_path / "dl"
-    result = CliRunner().invoke(app, ["download", "football", "--leagues", "E0", "--seasons", "2324",
+    result = CliRunner().invoke(app, ["football", "download", "--leagues", "E0", "--seasons", "2324",
                                       "--base-url", mirror, "--dest", str(dest)])
     assert result.exit_code == 0, result.output
     assert (dest / "E0_2324.csv").read_bytes() == (football_dir / "E0_2324.csv").read_bytes()
 
 
 def test_download_of_a_missing_file_names_the_url(mirror, tmp_path):
-    result = CliRunner().invoke(app, ["download", "football", "--leagues", "D1", "--seasons", "2324",
+    result = CliRunner().invoke(app, ["football", "download", "--leagues", "D1", "--seasons", "2324",
                                       "--base-url", mirror, "--dest", str(tmp_path / "dl")])
     assert result.exit_code != 0
     assert "2324/D1.csv" in str(result.exception) + result.output
@@ -47,11 +47,11 @@ def test_downloaded_files_ingest(mirror, tmp_path):
     dest = tmp_path / "dl"
     runner = CliRunner()
     for league, season in [("E0", "2324"), ("SP1", "2425")]:
-        r = runner.invoke(app, ["download", "football", "--leagues", league, "--seasons", season,
+        r = runner.invoke(app, ["football", "download", "--leagues", league, "--seasons", season,
                                 "--base-url", mirror, "--dest", str(dest)])
         assert r.exit_code == 0, r.output
     db = f"sqlite:///{tmp_path / 'dl.sqlite'}"
     r = runner.invoke(app, ["ingest", "football", str(dest / "E0_2324.csv"), str(dest / "SP1_2425.csv"),
-                            "--db", db, "--json"])
+                            "--db", db, "--json", "-"])
     assert r.exit_code == 0, r.output
     assert '"inserted": 760' in r.output

@@ -1,3 +1,8 @@
 """formguide: honest, calibrated sports probabilities."""
 
-__version__ = "0.1.0"
+from importlib.metadata import PackageNotFoundError, version
+
+try:
+    __version__ = version("formguide")
+except PackageNotFoundError:  # running from a source tree that was never installed
+    __version__ = "0.2.0"

@@ -11,16 +11,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
-from formguide.core.field import (
+from formguide.core.field import finishing_positions, position_distribution, sample_orders, win_probabilities
+from formguide.core.field_metrics import (
     expected_top1_accuracy,
-    finishing_positions,
     podium_brier,
-    position_distribution,
-    sample_orders,
     top1_accuracy,
     win_ece,
     win_log_loss,
-    win_probabilities,
 )
 
 strengths = st.lists(st.floats(-4, 4, allow_nan=False), min_size=2, max_size=12)

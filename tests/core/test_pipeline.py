@@ -1,4 +1,5 @@
-"""The training pipeline on SQLite and PostgreSQL: runs recorded, fingerprint skips, promotion, atomic failures.
+"""The core's training orchestrator on SQLite and PostgreSQL: runs recorded, fingerprint skips, promotion,
+atomic failures, and serving as of a date.
 
 Football is the sport plugged in (found through its entry point, as the CLI finds it); two real Premier
 League seasons keep each training to a couple of seconds.
@@ -14,11 +15,15 @@ import pytest
 from sqlalchemy import func, select, text
 from tests.helpers import ingest_e0
 
-from formguide.core import pipeline, registry
+from formguide.core import registry, training
+from formguide.core.backtest import backtest
 from formguide.core.errors import DataValidationError
+from formguide.core.jsonio import canonical_json
+from formguide.core.serving import serve
 from formguide.core.sport import get_sport
 from formguide.core.store.db import session_scope
 from formguide.core.store.models import FeatureSetRecord, FeatureValue, ModelRecord, TrainingRun
+from formguide.core.walkforward import Cadence
 
 SEASONS = ("2324", "2425")
 NAME = "football-E0"
@@ -31,12 +36,12 @@ def store(engine, football_dir):
     return engine
 
 
-def _cfg(model: str = "dixon-coles", **kwargs) -> pipeline.TrainConfig:
-    return pipeline.TrainConfig(competition="E0", model_type=model, **kwargs)
+def _cfg(model: str = "dixon-coles", **kwargs) -> training.TrainPlan:
+    return training.TrainPlan(competition="E0", line=NAME, model_type=model, cadence=SPORT.train_cadence, **kwargs)
 
 
-def _train(engine, tmp_path, cfg: pipeline.TrainConfig, **kwargs) -> pipeline.TrainOutcome:
-    return pipeline.train(engine, SPORT, cfg, artifacts_dir=tmp_path / "models", **kwargs)
+def _train(engine, tmp_path, cfg: training.TrainPlan, **kwargs) -> training.TrainOutcome:
+    return training.train(engine, SPORT, cfg, artifacts_dir=tmp_path / "artifacts", **kwargs)
 
 
 def _count(engine, model) -> int:
@@ -75,6 +80,8 @@ def test_train_records_a_succeeded_run_with_its_metrics(store, tmp_path):
     assert run.model_id == outcome.model_id
     for key in registry.RUN_METRIC_COLUMNS:
         assert getattr(run, key) == pytest.approx(evaluation["model"][key], rel=1e-12, abs=1e-12)
+    assert run.metrics == pytest.approx({k: v for k, v in evaluation["model"].items() if v == v}, rel=1e-12)
+    assert (run.headline_metric, run.headline_value) == ("log_loss", pytest.approx(evaluation["model"]["log_loss"]))
     # the evaluation window is the last season, all of it played and priced
     assert run.event_count == evaluation["window"]["n"] == evaluation["model"]["n"] == 380
     assert run.date_from == pd.Timestamp(evaluation["window"]["from"]).to_pydatetime()
@@ -104,9 +111,11 @@ def test_train_records_a_succeeded_run_with_its_metrics(store, tmp_path):
         assert fs_rec.version == record.feature_set_version == SPORT.feature_set().version
         assert fs_rec.columns == list(SPORT.feature_set().columns)
 
-    card = tmp_path / "models" / f"{NAME}-v1" / "MODEL_CARD.md"
+    card = tmp_path / "artifacts" / "models" / f"{NAME}-v1" / "MODEL_CARD.md"
     assert outcome.card_path == str(card) and card.read_text() == record.model_card
+    assert "- Status: champion" in record.model_card  # promoted before the card was written
     assert (card.parent / "reliability.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert not list(card.parent.parent.glob(".staging-*"))
 
 
 def test_unchanged_data_and_config_skip_and_force_retrains(store, tmp_path):
@@ -122,10 +131,10 @@ def test_unchanged_data_and_config_skip_and_force_retrains(store, tmp_path):
     forced = _train(store, tmp_path, _cfg(), force=True)
     assert forced.status == "registered" and forced.version == 2
     promotion = forced.metrics["promotion"]
-    # the same model on the same window scores the same: a tie is not an improvement
+    # the same configuration on the same window scores the same: a refit of the champion replaces it
     assert promotion["candidate"] == pytest.approx(promotion["champion"], rel=1e-12)
-    assert promotion["promoted"] is (promotion["candidate"] < promotion["champion"])
-    assert _champion_id(store) == (forced.model_id if promotion["promoted"] else first.model_id)
+    assert promotion["same_configuration"] is True and promotion["promoted"] is True
+    assert _champion_id(store) == forced.model_id
 
     other_config = _train(store, tmp_path, _cfg(params={"xi": 0.002}))
     assert other_config.status == "registered" and other_config.version == 3
@@ -166,8 +175,8 @@ def test_a_candidate_is_promoted_only_if_it_beats_the_champion_on_its_own_window
 
     # the champion was scored on the candidate's window (all of 2024/25), not on its own shorter one
     window = weak.metrics["evaluation"]["window"]
-    bt = pipeline.backtest(store, SPORT, "E0", model_type="dixon-coles", date_from=datetime.fromisoformat(window["from"]),
-                           date_to=datetime.fromisoformat(window["to"]), refit="month")
+    bt = backtest(store, SPORT, "E0", model_type="dixon-coles", date_from=datetime.fromisoformat(window["from"]),
+                  date_to=datetime.fromisoformat(window["to"]), cadence=Cadence(period="month"))
     assert bt["model"]["n"] == window["n"] == 380
     assert weak.metrics["promotion"]["champion"] == pytest.approx(bt["model"]["log_loss"], rel=1e-9)
     assert weak.metrics["promotion"]["champion"] != pytest.approx(champion.metrics["evaluation"]["model"]["log_loss"])
@@ -211,7 +220,7 @@ def test_a_failure_inside_registration_leaves_nothing_half_written(store, tmp_pa
         features_before = sorted(s.execute(select(FeatureValue.id, FeatureValue.event_id)).all())
     runs_before = len(_runs(store))
 
-    target = pipeline if failing == "store_features" else registry
+    target = training if failing == "store_features" else registry
     real = getattr(target, failing)
 
     def fail_after(*args, **kwargs):
@@ -233,6 +242,8 @@ def test_a_failure_inside_registration_leaves_nothing_half_written(store, tmp_pa
     assert failed.status == "failed" and failed.error_message == f"RuntimeError: crash after {failing}"
     assert failed.model_id is None
     assert [r.run_type for r in runs].count("promotion") == 1  # only the weak model's own promotion
+    folders = sorted(p.name for p in (tmp_path / "artifacts" / "models").iterdir())
+    assert folders == [f"{NAME}-v1"]  # no card of the failed version, no staging folder left behind
 
     monkeypatch.setattr(target, failing, real)
     retry = _train(store, tmp_path, _cfg())  # the failed attempt left no trace that blocks a retry
@@ -244,8 +255,8 @@ def test_too_little_data_is_a_failed_run_with_a_clear_message(engine, football_d
     with pytest.raises(DataValidationError, match="at least two seasons"):
         _train(engine, tmp_path, _cfg())
     with pytest.raises(DataValidationError, match="no football events for competition 'SP1'"):
-        pipeline.train(engine, SPORT, pipeline.TrainConfig(competition="SP1", model_type="dixon-coles"),
-                       artifacts_dir=tmp_path)
+        training.train(engine, SPORT, training.TrainPlan(competition="SP1", line="football-SP1",
+                                                         model_type="dixon-coles"), artifacts_dir=tmp_path)
     with pytest.raises(DataValidationError, match="seasons not in the store for E0: 1920"):
         _train(engine, tmp_path, _cfg(seasons=["1920", "2425"]))
     runs = _runs(engine) + [r for r in _all_runs(engine) if r.model_name == "football-SP1"]
@@ -264,22 +275,27 @@ def _all_runs(engine) -> list[TrainingRun]:
     return runs
 
 
-def test_predict_as_of_refits_only_when_the_champion_saw_that_date(store, tmp_path):
+def test_serving_refits_only_when_the_champion_saw_that_date_and_caches_the_refit(store, tmp_path):
     outcome = _train(store, tmp_path, _cfg())
     record = _model(store, outcome.model_id)
 
-    past = pipeline.predict_as_of(store, SPORT, "E0", datetime(2025, 5, 18), days=3)
-    assert past["refitted"] is True and past["model"].id == outcome.model_id
-    frame = past["frame"]
-    target = frame[past["target"]]
-    assert len(target) == 8 and target["kickoff"].min() >= pd.Timestamp("2025-05-18")
-    assert target["kickoff"].max() < pd.Timestamp("2025-05-21")
+    past = serve(store, SPORT, "E0", NAME, datetime(2025, 5, 18))
+    assert past.refitted and "2025-05-18" in past.refitted and past.record.id == outcome.model_id
+    assert past.refit_source == "fit"
+    frame = past.frame
+    _, target = SPORT.prediction_window(frame, pd.Timestamp("2025-05-18"), 3, None)
+    rows = frame[target]
+    assert len(rows) == 8 and rows["kickoff"].min() >= pd.Timestamp("2025-05-18")
+    assert rows["kickoff"].max() < pd.Timestamp("2025-05-21")
     # the results of the predicted days are hidden from the frame the refit used
     assert frame.loc[frame["kickoff"] >= pd.Timestamp("2025-05-18"), "home_goals"].isna().all()
     assert frame.loc[frame["kickoff"] < pd.Timestamp("2025-05-18"), "home_goals"].notna().all()
-    assert past["estimator"].to_dict() != registry.verified_parameters(record)
+    assert past.estimator.to_dict() != registry.verified_parameters(record)
+    # asking again reuses the refit from the fit cache, the same model
+    again = serve(store, SPORT, "E0", NAME, datetime(2025, 5, 18))
+    assert again.refit_source == "cache"
+    assert canonical_json(again.estimator.to_dict()) == canonical_json(past.estimator.to_dict())
 
-    future = pipeline.predict_as_of(store, SPORT, "E0", datetime(2025, 6, 1))
-    assert future["refitted"] is False and not future["target"].any()
-    assert registry.canonical_json(future["estimator"].to_dict()) == registry.canonical_json(
-        registry.verified_parameters(record))
+    future = serve(store, SPORT, "E0", NAME, datetime(2025, 6, 1))
+    assert future.refitted is None
+    assert canonical_json(future.estimator.to_dict()) == canonical_json(registry.verified_parameters(record))

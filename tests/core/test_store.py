@@ -7,12 +7,15 @@ from formguide.core.errors import StoreError
 from formguide.core.store.db import MIGRATIONS_DIR, open_store, session_scope, table_names
 from formguide.core.store.models import Competition, Team
 
-# Tables each migration creates: 0001 the shared schema, 0002 the F1 entries and laps.
+# Tables each migration creates: 0001 the shared schema, 0002 the F1 entries and laps, 0003 the fit cache
+# (0003 drops 0001's unused tasks table).
 MIGRATION_TABLES = {
     "0001": {"competitions", "seasons", "teams", "team_aliases", "events", "results", "odds_types", "odds",
-             "feature_sets", "feature_values", "models", "training_runs", "predictions", "tasks", "imports"},
+             "feature_sets", "feature_values", "models", "training_runs", "predictions", "imports"},
     "0002": {"entries", "laps"},
+    "0003": {"fit_cache"},
 }
+DROPPED_TABLES = {"tasks"}
 
 
 def _head_revision() -> str:
@@ -33,6 +36,7 @@ def test_migrations_create_every_table(engine):
     names = set(table_names(engine))
     expected = set().union(*MIGRATION_TABLES.values())
     assert not expected - names, f"tables missing after upgrade: {sorted(expected - names)}"
+    assert not DROPPED_TABLES & names
     assert "alembic_version" in names
     assert "odds_long" in inspect(engine).get_view_names()
     assert _revision(engine) == [_head_revision()]

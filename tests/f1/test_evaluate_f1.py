@@ -1,4 +1,4 @@
-"""F1 walk-forward evaluation, training/registration and race predictions on synthetic seasons."""
+"""F1 through the core: walk-forward evaluation, training/registration and race predictions on synthetic seasons."""
 
 from __future__ import annotations
 
@@ -9,13 +9,33 @@ import pandas as pd
 import pytest
 
 from formguide.core import registry
+from formguide.core.backtest import backtest
 from formguide.core.days import day_numbers
 from formguide.core.errors import FormguideError, ModelNotFoundError
+from formguide.core.fieldsport import field_metrics
+from formguide.core.serving import serve
 from formguide.core.store.db import open_store, session_scope
-from formguide.f1.evaluate import backtest, field_metrics
+from formguide.core.training import TrainPlan, train
+from formguide.core.walkforward import Cadence
 from formguide.f1.models import race_walk_forward
 from formguide.f1.schema import CONDITION_COLUMNS, ENTRY_FRAME_COLUMNS, OUTCOME_COLUMNS
-from formguide.f1.sport import F1Sport, find_race, predict_race, train
+from formguide.f1.sport import F1BacktestOptions, F1PredictOptions, F1Sport, find_race
+
+SPORT = F1Sport()
+
+
+def _train(engine, frame, tmp_path, moment="post-quali", refit_every=7, **kwargs):
+    plan = TrainPlan("WC", f"f1-{moment}", "plackett-luce", feature_options={"moment": moment},
+                     cadence=Cadence(groups=refit_every))
+    return train(engine, SPORT, plan, artifacts_dir=tmp_path / "artifacts", frame=frame, **kwargs)
+
+
+def predict_race(engine, race, moment, *, frame, n_sims=2000):
+    options = F1PredictOptions(moment=moment, race=race, simulations=n_sims)
+    as_of, target = SPORT.prediction_window(frame, None, 1, options)
+    served = serve(engine, SPORT, "WC", f"f1-{moment}", as_of, feature_options={"moment": moment}, frame=frame)
+    (event,) = SPORT.predictions(served, target, options).events
+    return event, served
 
 POINTS = np.array([25, 18, 15, 12, 10, 8, 6, 4, 2, 1], dtype=float)
 
@@ -106,14 +126,20 @@ def frame() -> pd.DataFrame:
 
 
 def test_backtest_json_shape_and_model_beats_grid_only(frame):
-    report = backtest(frame, moment="post-quali", date_from="2017-01-01", refit_every=5, n_sims=2000)
-    text = json.dumps(report)  # plain JSON data
-    again = json.loads(text)
-    assert set(again) >= {"model", "baselines", "market", "window", "by_season", "seconds"}
-    assert again["market"] is None
+    options = F1BacktestOptions(moment="post-quali")
+    report = backtest(None, SPORT, "WC", model_type="plackett-luce", feature_options=SPORT.feature_options(options),
+                      options=options, date_from=pd.Timestamp("2017-01-01"), cadence=Cadence(groups=5), frame=frame)
+    from formguide.core.jsonio import dumps
+
+    again = json.loads(dumps(report))  # plain JSON data
+    assert set(again) >= {"model", "baselines", "market", "window", "by_season", "seconds", "reliability"}
+    assert again["market"] is None and again["moment"] == "post-quali" and "betting" not in again
     assert set(again["baselines"]) == {"grid", "pole", "leader"}
     assert again["window"]["races"] == again["model"]["races"] == 3 * 14
-    assert again["model"]["type"] == "plackett-luce" and again["model"]["refit_every"] == 5
+    assert again["model"]["type"] == "plackett-luce" and again["model"]["refit"] == "every 5 groups"
+    # podium and points probabilities come with their reliability tables (every entry in some bin)
+    for kind in ("podium", "points"):
+        assert sum(b["n"] for b in again["reliability"][kind]) == again["window"]["entries"]
     model, grid = again["model"], again["baselines"]["grid"]
     # strength is known here and the grid is a noisy view of it: form must add skill over the grid
     assert model["win_log_loss"] < grid["win_log_loss"] - 0.1
@@ -137,19 +163,20 @@ def engine(tmp_path):
 
 
 def test_train_registers_promotes_and_skips_unchanged_data(engine, frame, tmp_path):
-    first = train(engine, moment="pre-quali", frame=frame, refit_every=7, artifacts_dir=tmp_path / "models")
-    assert first["status"] == "registered" and first["promoted"]
-    card = (tmp_path / "models" / "f1-pre-quali-v1" / "MODEL_CARD.md").read_text()
-    assert "win log loss" in card and "Feature importance" in card
-    assert (tmp_path / "models" / "f1-pre-quali-v1" / "reliability.png").stat().st_size > 0
-    ev = first["metrics"]["evaluation"]
-    assert ev["model"]["log_loss"] == ev["model"]["win_log_loss"]  # core names for cards and run records
-    again = train(engine, moment="pre-quali", frame=frame, refit_every=7, artifacts_dir=tmp_path / "models")
-    assert again["status"] == "skipped"
-    forced = train(engine, moment="pre-quali", frame=frame, refit_every=7, force=True,
-                   artifacts_dir=tmp_path / "models")
+    first = _train(engine, frame, tmp_path, moment="pre-quali")
+    assert first.status == "registered" and first.promoted
+    folder = tmp_path / "artifacts" / "models" / "f1-pre-quali-v1"
+    card = (folder / "MODEL_CARD.md").read_text()
+    assert "win_log_loss" in card and "Feature importance" in card and "Reading the F1 scores" in card
+    assert (folder / "reliability.png").stat().st_size > 0
+    ev = first.metrics["evaluation"]
+    assert "log_loss" not in ev["model"] and ev["model"]["win_log_loss"] > 0  # F1's own metric names
+    assert first.metrics["promotion"]["metric"] == "win_log_loss"
+    again = _train(engine, frame, tmp_path, moment="pre-quali")
+    assert again.status == "skipped"
+    forced = _train(engine, frame, tmp_path, moment="pre-quali", force=True)
     # same configuration, same score: the refreshed fit replaces the champion
-    assert forced["promoted"] and forced["version"] == 2
+    assert forced.promoted and forced.version == 2
     with session_scope(engine) as s:
         champ = registry.champion(s, "f1-pre-quali")
         assert champ.version == 2
@@ -164,21 +191,21 @@ def test_post_quali_prediction_without_qualifying_is_refused_and_pre_quali_works
         predict_race(engine, "2019-14", "post-quali", frame=upcoming)
     with pytest.raises(ModelNotFoundError, match="formguide train"):
         predict_race(engine, "2019-14", "pre-quali", frame=upcoming)
-    train(engine, moment="pre-quali", frame=upcoming, refit_every=7, artifacts_dir=tmp_path / "models")
-    result = predict_race(engine, "2019-14", "pre-quali", frame=upcoming, n_sims=2000)
+    _train(engine, upcoming, tmp_path, moment="pre-quali")
+    result, served = predict_race(engine, "2019-14", "pre-quali", frame=upcoming)
     entries = result["entries"]
-    assert len(entries) == 12 and result["refitted"] is None
+    assert len(entries) == 12 and served.refitted is None
     assert sum(e["p_win"] for e in entries) == pytest.approx(1.0)
-    assert all(e["grid"] is None and e["actual_position"] is None for e in entries)
+    assert all(e["start"] is None and e["actual_position"] is None for e in entries)
     assert all(e["p_win"] <= e["p_podium"] <= e["p_points"] + 1e-12 for e in entries)
     # the strongest driver of the league is the favourite
-    assert entries[0]["driver"] == "d0"
+    assert entries[0]["entry"] == "d0"
 
 
 def test_predicting_a_past_race_refits_on_what_was_known(engine, frame, tmp_path):
-    train(engine, moment="post-quali", frame=frame, refit_every=7, artifacts_dir=tmp_path / "models")
-    result = predict_race(engine, "2018-03", "post-quali", frame=frame, n_sims=1000)
-    assert result["refitted"] and "on or after" in result["refitted"]
+    _train(engine, frame, tmp_path)
+    result, served = predict_race(engine, "2018-03", "post-quali", frame=frame, n_sims=1000)
+    assert served.refitted and "on or after" in served.refitted
     assert {e["actual_position"] for e in result["entries"]} == set(range(1, 13))
 
 

@@ -481,13 +481,12 @@ def test_nonexistent_and_unknown_paths(engine, tmp_path):
 
 
 def test_ingest_command_json(tmp_path, capsys):
-    from formguide.f1.cli import ingest_command
+    from tests.helpers import run_cli
 
     _race_folder(tmp_path / "src")
-    data = ingest_command([tmp_path / "src"], f"sqlite:///{tmp_path / 'cli.sqlite'}", as_json=True)
-    printed = json.loads(capsys.readouterr().out)
-    assert printed["layout"] == data["layout"] == "race-folder"
+    db = f"sqlite:///{tmp_path / 'cli.sqlite'}"
+    printed = json.loads(run_cli(["ingest", "f1", tmp_path / "src", "--db", db, "--json", "-"], capsys).out)
+    assert printed["layout"] == "race-folder" and printed["files"][0]["found"] == "race-folder"
     assert printed["inserted"] == 9 and printed["files_rejected"] == 0
-    table = ingest_command([tmp_path / "src"], f"sqlite:///{tmp_path / 'cli.sqlite'}", as_json=False)
-    out = capsys.readouterr().out
-    assert table["unchanged"] == 9 and "race-folder" in out and "unchanged 9" in out
+    again = run_cli(["ingest", "f1", tmp_path / "src", "--db", db], capsys)
+    assert again.code == 0 and "race-folder" in again.text and "unchanged 9" in again.text

@@ -11,21 +11,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from formguide.f1.models import (
-    GridBaseline,
-    LambdaRankModel,
-    LeaderBaseline,
-    PlackettLuceModel,
-    PoleBaseline,
-    _RaceLayout,
-    field_probabilities,
-    fit_temperature,
-    group_softmax,
-    make_model,
-    model_from_dict,
-    plackett_luce_loglik,
-    position_matrix,
-)
+from formguide.core.field import position_distribution, sample_orders
+from formguide.core.field_forecast import fit_temperature, group_softmax
+from formguide.f1.baselines import GridBaseline, LeaderBaseline, PoleBaseline
+from formguide.f1.likelihood import RaceLayout as _RaceLayout
+from formguide.f1.likelihood import plackett_luce_loglik
+from formguide.f1.models import LambdaRankModel, PlackettLuceModel, make_model, model_from_dict
+
+
+def position_matrix(u, *, n_sims=20000, seed=0):
+    return position_distribution(sample_orders(np.asarray(u, dtype=np.float64), n_sims, seed))
 
 
 def synthetic_field(n_races: int = 60, n_drivers: int = 10, beta=(1.0, -0.5), seed: int = 0,
@@ -134,22 +129,6 @@ def test_position_distribution_is_doubly_stochastic(n, seed, spread):
     np.testing.assert_allclose(P.sum(axis=0), 1.0, atol=1e-12)  # each position over drivers
 
 
-@settings(max_examples=20, deadline=None)
-@given(sizes=fields, seed=st.integers(0, 10_000))
-def test_field_probabilities_are_consistent(sizes, seed):
-    rng = np.random.default_rng(seed)
-    race = np.repeat(np.arange(len(sizes)), sizes)
-    u = rng.normal(0, 2, race.size)
-    fp = field_probabilities(u, race, n_sims=400, seed=seed, points=3)
-    assert ((fp["p_podium"] >= 0) & (fp["p_podium"] <= 1 + 1e-12)).all()
-    assert (fp["p_points"] >= fp["p_podium"] - 1e-12).all()
-    sizes_arr = np.asarray(sizes)[race]
-    assert ((fp["expected_position"] >= 1) & (fp["expected_position"] <= sizes_arr)).all()
-    # podium places handed out per race: min(3, field size)
-    np.testing.assert_allclose(fp.groupby(race)["p_podium"].sum(), np.minimum(3, sizes), atol=1e-9)
-    np.testing.assert_allclose(fp.groupby(race)["p_win"].sum(), 1.0, atol=1e-12)
-
-
 def test_sampled_winner_frequencies_match_the_exact_softmax():
     u = np.array([1.5, 1.0, 0.2, -0.5, -1.0, -3.0])
     P = position_matrix(u, n_sims=60000, seed=1)
@@ -169,18 +148,17 @@ def test_model_probabilities_sum_to_one_and_handle_missing_features():
     X.loc[::7, "x0"] = np.nan
     model = PlackettLuceModel(calibration=None).fit(frame, X)
     assert "x0__missing" in model.std_.names
-    p = model.predict_proba(frame, X)
+    p = model.predict_win_proba(frame, X)
     assert np.isfinite(p).all()
     np.testing.assert_allclose(pd.Series(p).groupby(frame["race_id"]).sum(), 1.0)
-    field = model.predict_field(frame.iloc[:10], X.iloc[:10], n_sims=2000)
-    assert list(field.columns) == ["p_win", "p_podium", "p_points", "expected_position"]
-    assert field.index.equals(frame.index[:10])
+    u = model.predict_strength(frame.iloc[:10], X.iloc[:10])
+    assert u.shape == (10,) and np.isfinite(u).all()
 
 
 def _roundtrip(model, frame, X):
     text = json.dumps(model.to_dict())  # JSON only: no pickles, no numpy objects
     again = model_from_dict(json.loads(text))
-    np.testing.assert_allclose(again.predict_proba(frame, X), model.predict_proba(frame, X), rtol=1e-12)
+    np.testing.assert_allclose(again.predict_win_proba(frame, X), model.predict_win_proba(frame, X), rtol=1e-12)
     return again
 
 
@@ -199,7 +177,7 @@ def test_lambdarank_json_roundtrip_and_skill():
     model.fit(frame.iloc[:500], X.iloc[:500])
     _roundtrip(model, frame, X)
     test = slice(500, None)
-    p = model.predict_proba(frame.iloc[test], X.iloc[test])
+    p = model.predict_win_proba(frame.iloc[test], X.iloc[test])
     race = frame["race_id"].to_numpy()[test]
     # the favourite is the truly strongest driver far more often than chance (1 in 10)
     fav = pd.Series(p).groupby(race).idxmax().to_numpy()
@@ -220,7 +198,7 @@ def test_grid_baseline_rates_fall_with_the_grid_slot():
     frame, X, _ = synthetic_field(n_races=80)
     model = GridBaseline().fit(frame, X)
     assert (np.diff(model.rates_) <= 1e-12).all()
-    p = model.predict_proba(frame, X)
+    p = model.predict_win_proba(frame, X)
     np.testing.assert_allclose(pd.Series(p).groupby(frame["race_id"]).sum(), 1.0)
     pole = frame["grid"].to_numpy() == 1
     by_race = pd.DataFrame({"race": frame["race_id"], "p": p, "pole": pole})
@@ -231,15 +209,15 @@ def test_pole_and_leader_baselines_give_the_historical_rate():
     frame, X, _ = synthetic_field(n_races=80)
     X = X.assign(champ_position=frame["grid"], champ_prev_season=np.nan)
     pole = PoleBaseline().fit(frame, X)
-    p = pole.predict_proba(frame, X)
+    p = pole.predict_win_proba(frame, X)
     np.testing.assert_allclose(p[frame["grid"].to_numpy() == 1], pole.rates_[0])
     np.testing.assert_allclose(pd.Series(p).groupby(frame["race_id"]).sum(), 1.0)
     leader = LeaderBaseline().fit(frame, X)
-    q = leader.predict_proba(frame, X)
+    q = leader.predict_win_proba(frame, X)
     np.testing.assert_allclose(q[X["champ_position"].to_numpy() == 1], leader.rates_[0])
     # a season opener has no standings: last season's final standings stand in
     opener = X.assign(champ_position=np.nan, champ_prev_season=frame["grid"])
-    np.testing.assert_allclose(leader.predict_proba(frame, opener), q)
+    np.testing.assert_allclose(leader.predict_win_proba(frame, opener), q)
 
 
 def test_unknown_types_are_refused():
@@ -255,7 +233,7 @@ def test_feature_columns_must_match_training():
     frame, X, _ = synthetic_field(n_races=30)
     model = PlackettLuceModel(calibration=None).fit(frame, X)
     with pytest.raises(ValueError, match="x1"):
-        model.predict_proba(frame, X.drop(columns=["x1"]))
+        model.predict_win_proba(frame, X.drop(columns=["x1"]))
 
 
 def test_all_pairs_of_small_fields_rank_by_utility():

@@ -12,10 +12,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.stats import poisson
 
+from formguide.core.estimators import NotFittedError
 from formguide.football.models.dixon_coles import (
     ConvergenceError,
     DixonColesModel,
-    PoissonModel,
     _encode_teams,
     _Problem,
     dixon_coles_matrix,
@@ -132,7 +132,7 @@ def test_fit_is_a_maximum(simulated, fitted):
 
 def test_poisson_model_is_dixon_coles_without_rho(simulated):
     home, away, hg, ag, dates, *_ = simulated
-    p = PoissonModel(xi=0.0).fit(home, away, hg, ag, dates)
+    p = DixonColesModel(xi=0.0, rho=False).fit(home, away, hg, ag, dates)
     q = DixonColesModel(xi=0.0, rho=False).fit(home, away, hg, ag, dates)
     assert p.rho_ == 0.0
     np.testing.assert_allclose(p.attack_, q.attack_, atol=1e-6)
@@ -150,8 +150,8 @@ def test_xi_decay_downweights_old_matches():
     early = np.arange(home.size) < home.size // 2
     hg[(home == "team00") & early] += 3
     ag[(away == "team00") & early] += 3
-    flat = PoissonModel(xi=0.0).fit(home, away, hg, ag, dates)
-    decayed = PoissonModel(xi=0.02).fit(home, away, hg, ag, dates)
+    flat = DixonColesModel(xi=0.0, rho=False).fit(home, away, hg, ag, dates)
+    decayed = DixonColesModel(xi=0.02, rho=False).fit(home, away, hg, ag, dates)
     i = int(np.searchsorted(flat.teams_, "team00"))
     assert decayed.attack_[i] < flat.attack_[i] - 0.2
     # the loglik of the decayed fit weighs the newest match by 1 and older ones less
@@ -220,8 +220,10 @@ def test_json_round_trip(fitted):
     t = fitted.teams_
     np.testing.assert_array_equal(back.predict_proba(t[:5], t[5:10]), fitted.predict_proba(t[:5], t[5:10]))
     assert back.get_params() == fitted.get_params()
-    poisson_model = PoissonModel.from_dict(json.loads(json.dumps(PoissonModel(xi=0.001).to_dict())))
-    assert type(poisson_model) is PoissonModel and poisson_model.xi == 0.001
+    poisson_model = DixonColesModel.from_dict(json.loads(json.dumps(DixonColesModel(xi=0.001, rho=False).to_dict())))
+    assert poisson_model.rho is False and poisson_model.xi == 0.001
+    legacy = {**DixonColesModel(xi=0.001).to_dict(), "model": "PoissonModel"}  # written by older versions
+    assert DixonColesModel.from_dict(legacy).rho is False
     with pytest.raises(ValueError, match="unknown model"):
         DixonColesModel.from_dict({"model": "Pickle", "params": {}})
 
@@ -304,7 +306,7 @@ def test_non_convergence_raises(simulated):
 
 
 def test_unfitted_model_refuses_to_predict():
-    with pytest.raises(RuntimeError, match="not fitted"):
+    with pytest.raises(NotFittedError, match="not fitted"):
         DixonColesModel().predict_proba(["a"], ["b"])
 
 

@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from formguide.core.estimators import NotFittedError
 from formguide.football.models.elo import EloOrderedModel
 
 
@@ -74,5 +75,5 @@ def test_ordered_logit_json_round_trip_and_errors():
         EloOrderedModel().fit([0, 1, 2], ["H", "H", "A"])
     with pytest.raises(ValueError, match="NaN"):
         EloOrderedModel().fit([0, np.nan, 2], ["H", "D", "A"])
-    with pytest.raises(RuntimeError, match="not fitted"):
+    with pytest.raises(NotFittedError, match="not fitted"):
         EloOrderedModel().predict_proba([0.0])

@@ -409,7 +409,7 @@ def test_cli_ingest_json(db_url, tmp_path, e0):
     good = e0.write(tmp_path / "good", "E0_2425.csv")
     bad = e0.copy().set(0, "Date", "16.08.2024").write(tmp_path / "bad", "E0_2425.csv")
     runner = CliRunner()
-    result = runner.invoke(app, ["ingest", "football", str(good), "--db", db_url, "--json"])
+    result = runner.invoke(app, ["ingest", "football", str(good), "--db", db_url, "--json", "-"])
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
     assert {"inserted", "updated", "unchanged", "rejected", "files"} <= set(data)
@@ -418,7 +418,7 @@ def test_cli_ingest_json(db_url, tmp_path, e0):
     assert detail["path"] == str(good) and detail["status"] == "ok" and detail["inserted"] == 24
     assert len(detail["new_teams"]) == 20
 
-    result = runner.invoke(app, ["ingest", "football", str(good), str(bad), "--db", db_url, "--json"])
+    result = runner.invoke(app, ["ingest", "football", str(good), str(bad), "--db", db_url, "--json", "-"])
     assert result.exit_code == 1  # a rejected file fails the command, after the report
     data = json.loads(result.stdout)
     assert (data["unchanged"], data["rejected"], data["files_rejected"]) == (24, 24, 1)

@@ -11,13 +11,29 @@ import pytest
 from sqlalchemy import select, text
 from tests.helpers import BLEND_SEASONS, E0_SEASONS, e0_files, ingest_e0, run_cli
 
-from formguide.core import pipeline, registry
+from formguide.core import registry
+from formguide.core.backtest import backtest
+from formguide.core.options import PredictBettingOptions
+from formguide.core.serving import serve
 from formguide.core.sport import get_sport
 from formguide.core.store.db import open_store, session_scope
 from formguide.core.store.models import FeatureSetRecord, FeatureValue, ModelRecord, Prediction
-from formguide.football.predict import predict_fixtures
+from formguide.core.training import TrainPlan, train
+from formguide.core.walkforward import Cadence
 
 SPORT = get_sport("football")
+LINE = "football-E0"
+
+
+def _plan(model: str = "dixon-coles", **params) -> TrainPlan:
+    return TrainPlan("E0", LINE, model, params=params, cadence=SPORT.train_cadence)
+
+
+def predict_fixtures(engine, as_of: datetime, days: int = 7) -> tuple[list[dict], object]:
+    """The prediction rows a user reads for ``[as_of, as_of + days)``, and the served model."""
+    served = serve(engine, SPORT, "E0", LINE, as_of)
+    _, target = SPORT.prediction_window(served.frame, pd.Timestamp(as_of), days, PredictBettingOptions())
+    return SPORT.predictions(served, target, PredictBettingOptions()).events, served
 
 # Kick-off days of the parity check: the season opener, Boxing Day and New Year (several matches on one
 # day, so a same-day result leaking into another match's features would show), and the final day.
@@ -61,10 +77,11 @@ def test_served_features_equal_the_rows_training_stored(db_url, football_dir, tm
 
         checked = 0
         for day in PARITY_DAYS:
-            ctx = pipeline.predict_as_of(engine, SPORT, "E0", datetime.fromisoformat(day), days=1)
-            assert ctx["feature_set_version"] == champ.feature_set_version
-            served = ctx["X"].set_axis(ctx["frame"]["event_id"].to_numpy())
-            targets = ctx["frame"].loc[ctx["target"], "event_id"].to_numpy()
+            ctx = serve(engine, SPORT, "E0", LINE, datetime.fromisoformat(day))
+            assert ctx.feature_set_version == champ.feature_set_version
+            served = ctx.X.set_axis(ctx.frame["event_id"].to_numpy())
+            _, target = SPORT.prediction_window(ctx.frame, pd.Timestamp(day), 1, PredictBettingOptions())
+            targets = ctx.frame.loc[target, "event_id"].to_numpy()
             assert set(targets) == set(chosen.loc[days[chosen.index] == pd.Timestamp(day), "event_id"])
             for eid in targets:
                 row = served.loc[eid]
@@ -82,10 +99,13 @@ def test_served_features_equal_the_rows_training_stored(db_url, football_dir, tm
                         "--json", "-"], capsys)
         assert pred.code == 0, pred.text
         with session_scope(engine) as s:
-            rows = s.execute(select(Prediction.event_id, Prediction.model_id, Prediction.feature_set_version)).all()
+            rows = s.execute(select(Prediction.event_id, Prediction.model_id, Prediction.feature_set_version,
+                                    Prediction.market, Prediction.line, Prediction.entry_id)).all()
         assert {r.event_id for r in rows} == set(chosen.loc[days[chosen.index] == pd.Timestamp("2024-12-26"),
                                                              "event_id"])
         assert {(r.model_id, r.feature_set_version) for r in rows} == {(champ.id, champ.feature_set_version)}
+        # one row per event and market: the 1X2 and the over/under 2.5 goals the score matrix prices
+        assert {(r.market, r.line, r.entry_id) for r in rows} == {("1x2", None, 0), ("total", 2.5, 0)}
     finally:
         engine.dispose()
 
@@ -113,21 +133,22 @@ def test_predicting_a_past_date_does_not_see_results_from_that_date_on(football_
         ingest_e0(engine, football_dir, E0_SEASONS)
         if alter:
             assert _swap_results_from(engine, "2025-04-01") > 50
-        out = pipeline.train(engine, SPORT, pipeline.TrainConfig("E0", "dixon-coles"), artifacts_dir=tmp_path / name)
+        out = train(engine, SPORT, _plan(), artifacts_dir=tmp_path / name)
         with session_scope(engine) as s:
             params.append(registry.verified_parameters(s.get(ModelRecord, out.model_id)))
-        outputs.append(predict_fixtures(engine, SPORT, "E0", as_of, days=10, store=False))
+        events, served = predict_fixtures(engine, as_of, days=10)
+        assert served.refitted
+        outputs.append(events)
         engine.dispose()
     assert params[0] != params[1]  # the champions did learn from their different futures
     real, altered = outputs
-    assert real["refitted"] and altered["refitted"]
-    assert len(real["predictions"]) >= 10
-    assert [r["event_id"] for r in real["predictions"]] == [r["event_id"] for r in altered["predictions"]]
-    for a, b in zip(real["predictions"], altered["predictions"], strict=True):
+    assert len(real) >= 10
+    assert [r["event_id"] for r in real] == [r["event_id"] for r in altered]
+    for a, b in zip(real, altered, strict=True):
         assert a["probabilities"] == b["probabilities"], (a["home_team"], a["away_team"])
         assert a["market_prices"] == b["market_prices"]
     # the results shown beside the predictions are the store's own, so they do differ where a side won
-    assert any(a["actual"] != b["actual"] for a, b in zip(real["predictions"], altered["predictions"], strict=True))
+    assert any(a["actual"] != b["actual"] for a, b in zip(real, altered, strict=True))
 
 
 # --------------------------------------------------------------------------------------------------
@@ -140,9 +161,8 @@ def blend_store(tmp_path_factory, football_dir):
     tmp = tmp_path_factory.mktemp("blend")
     engine = open_store(f"sqlite:///{tmp / 'store.sqlite'}")
     ingest_e0(engine, football_dir, BLEND_SEASONS)
-    dc = pipeline.train(engine, SPORT, pipeline.TrainConfig("E0", "dixon-coles"), artifacts_dir=tmp)
-    blend = pipeline.train(engine, SPORT, pipeline.TrainConfig("E0", "blend", params={"stacker": "logistic"}),
-                           artifacts_dir=tmp)
+    dc = train(engine, SPORT, _plan(), artifacts_dir=tmp)
+    blend = train(engine, SPORT, _plan("blend", stacker="logistic"), artifacts_dir=tmp)
     yield engine, dc, blend
     engine.dispose()
 
@@ -157,12 +177,11 @@ def test_the_blend_is_compared_with_the_champion_on_the_events_it_predicted(blen
     promo = blend.metrics["promotion"]
     assert promo["champion_id"] == dc.model_id
     # the champion's score must come from exactly the candidate's events
-    bt = pipeline.backtest(engine, SPORT, "E0", model_type="dixon-coles", refit="month",
-                           date_from=datetime.fromisoformat(window["from"]),
-                           date_to=datetime.fromisoformat(window["to"]))
+    bt = backtest(engine, SPORT, "E0", model_type="dixon-coles", cadence=Cadence(period="month"),
+                  date_from=datetime.fromisoformat(window["from"]), date_to=datetime.fromisoformat(window["to"]))
     assert bt["model"]["n"] == window["n"]
     assert promo["champion"] == pytest.approx(bt["model"]["log_loss"], rel=1e-9)
-    assert promo["promoted"] is (promo["candidate"] < promo["champion"])
+    assert promo["promoted"] is (promo["candidate"] < promo["champion"])  # different configurations: a tie keeps
     with session_scope(engine) as s:
         assert registry.champion(s, "football-E0").id == (blend.model_id if promo["promoted"] else dc.model_id)
 
@@ -171,11 +190,13 @@ def test_a_blend_champion_serves_predictions_with_goal_markets(blend_store):
     engine, _dc, blend = blend_store
     with session_scope(engine) as s:
         registry.promote(s, blend.model_id, reason="test: serve the blend")
-    res = predict_fixtures(engine, SPORT, "E0", datetime(2025, 5, 18), store=False)
-    assert "(blend)" in res["model"] and res["refitted"] is True
-    assert len(res["predictions"]) == 8
-    for row in res["predictions"]:
+    events, served = predict_fixtures(engine, datetime(2025, 5, 18))
+    assert "(blend)" in served.label and served.refitted
+    assert len(events) == 8
+    for row in events:
         p = row["probabilities"]
         assert min(p.values()) >= 0
         assert p["H"] + p["D"] + p["A"] == pytest.approx(1.0, abs=1e-9)
-        assert p["over_2.5"] + p["under_2.5"] == pytest.approx(1.0, abs=1e-9)
+        (total,) = row["markets"]
+        assert (total["market"], total["line"]) == ("total", 2.5)
+        assert total["probabilities"]["over"] + total["probabilities"]["under"] == pytest.approx(1.0, abs=1e-9)

@@ -12,10 +12,9 @@ from typing import Any, Literal
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy.optimize import minimize
-from sklearn.base import BaseEstimator
-from sklearn.exceptions import NotFittedError
 from sklearn.isotonic import IsotonicRegression
 
+from formguide.core.estimators import BaseEstimator, check_is_fitted
 from formguide.core.metrics import _check_outcome, _check_probs
 
 __all__ = ["CALIBRATION_METHODS", "MulticlassCalibrator"]
@@ -154,8 +153,7 @@ class MulticlassCalibrator(BaseEstimator):
         return self
 
     def _check_fitted(self) -> None:
-        if not hasattr(self, "maps_"):
-            raise NotFittedError("MulticlassCalibrator is not fitted; call fit() or from_dict() first")
+        check_is_fitted(self, "maps_")
 
     def predict_proba(self, probs: ArrayLike) -> NDArray[np.float64]:
         """Calibrated probabilities, rows summing to 1."""

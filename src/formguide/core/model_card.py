@@ -24,7 +24,7 @@ from formguide.core.store.models import ModelRecord
 __all__ = ["EVALUATION_COLUMNS", "render_model_card"]
 
 EVALUATION_COLUMNS = ("n", "rps", "brier", "log_loss", "accuracy", "draw_accuracy", "ece")
-_LOWER_IS_BETTER = ("rps", "brier", "log_loss", "ece")
+_LOWER_IS_BETTER = frozenset({"rps", "brier", "log_loss", "ece"})
 _MAX_INLINE_LIST = 5
 _MAX_FLAT_MAPPING = 10
 _TOP_FEATURES = 15
@@ -133,7 +133,7 @@ def _training_data(record: ModelRecord) -> list[str]:
     ]
 
 
-def _evaluation(evaluation: Mapping) -> list[str]:
+def _evaluation(evaluation: Mapping, columns: tuple[str, ...], lower: frozenset[str], headline: str) -> list[str]:
     rows: list[tuple[str, Mapping]] = []
     if isinstance(evaluation.get("model"), Mapping):
         rows.append(("model", evaluation["model"]))
@@ -150,39 +150,55 @@ def _evaluation(evaluation: Mapping) -> list[str]:
                 f"{_cell(window.get('n'))} events.", ""]
     if not rows:
         return out + ["No evaluation scores recorded."]
-    out.append("| | " + " | ".join(EVALUATION_COLUMNS) + " |")
-    out.append("|---|" + "---:|" * len(EVALUATION_COLUMNS))
+    out.append("| | " + " | ".join(columns) + " |")
+    out.append("|---|" + "---:|" * len(columns))
     for label, scores in rows:
-        out.append(f"| {_cell(label)} | " + " | ".join(_cell(scores.get(c)) for c in EVALUATION_COLUMNS) + " |")
-    out += ["", "Lower is better for rps, brier, log_loss and ece; higher for accuracy and draw_accuracy."]
-    verdict = _versus(rows)
+        out.append(f"| {_cell(label)} | " + " | ".join(_cell(scores.get(c)) for c in columns) + " |")
+    lower_cols = [c for c in columns if c in lower]
+    higher_cols = [c for c in columns if c not in lower and c not in ("n", "races", "entries", "events")]
+    if lower_cols:
+        out += ["", f"Lower is better for {_words(lower_cols)}" + (f"; higher for {_words(higher_cols)}."
+                                                                  if higher_cols else ".")]
+    verdict = _versus(rows, headline)
     if verdict:
         out += ["", verdict]
     return out
 
 
-def _versus(rows: list[tuple[str, Mapping]]) -> str:
-    """One sentence comparing the model's RPS with the best other row, so the card cannot oversell."""
-    scores = {label: s.get("rps") for label, s in rows}
+def _words(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def _versus(rows: list[tuple[str, Mapping]], metric: str) -> str:
+    """One sentence comparing the model's headline metric with the best other row, so the card cannot oversell."""
+    scores = {label: s.get(metric) for label, s in rows}
     mine = scores.pop("model", None)
     others = {k: v for k, v in scores.items() if isinstance(v, int | float) and math.isfinite(v)}
     if not isinstance(mine, int | float) or not math.isfinite(mine) or not others:
         return ""
     best_label, best = min(others.items(), key=lambda kv: kv[1])
     if mine < best:
-        return f"RPS: the model ({mine:.4f}) beats every reference; the best, {best_label}, scores {best:.4f}."
+        return f"{metric}: the model ({mine:.4f}) beats every reference; the best, {best_label}, scores {best:.4f}."
     if mine == best:
-        return f"RPS: the model ties {best_label} at {mine:.4f}."
-    return f"RPS: {best_label} ({best:.4f}) beats the model ({mine:.4f}) by {mine - best:.4f}."
+        return f"{metric}: the model ties {best_label} at {mine:.4f}."
+    return f"{metric}: {best_label} ({best:.4f}) beats the model ({mine:.4f}) by {mine - best:.4f}."
 
 
 def render_model_card(
     record: ModelRecord,
     *,
+    sport: Any = None,
     reliability_png: str | None = None,
     feature_importance: dict[str, float] | None = None,
 ) -> str:
-    """The Markdown model card of ``record``: identity, training data, parameters, evaluation."""
+    """The Markdown model card of ``record``: identity, training data, parameters, evaluation.
+
+    ``sport`` (the record's plug-in) gives the metric columns, which are lower-is-better, the headline metric
+    and its notes; without it the match-sport columns are used.
+    """
+    columns = tuple(getattr(sport, "metric_columns", EVALUATION_COLUMNS))
+    lower = frozenset(getattr(sport, "lower_is_better", _LOWER_IS_BETTER))
+    headline = getattr(sport, "headline_metric", "rps")
     lines = [f"# {record.name} v{record.version}", ""]
     lines += [
         f"- Sport: {_cell(record.sport)}",
@@ -211,7 +227,8 @@ def render_model_card(
 
     evaluation = (record.metrics or {}).get("evaluation")
     lines += ["", "## Evaluation", ""]
-    lines += _evaluation(evaluation) if isinstance(evaluation, Mapping) else ["No evaluation recorded."]
+    lines += (_evaluation(evaluation, columns, lower, headline) if isinstance(evaluation, Mapping)
+              else ["No evaluation recorded."])
 
     if reliability_png:
         lines += ["", "## Calibration", "", f"![Reliability diagram]({reliability_png})"]
@@ -229,4 +246,7 @@ def render_model_card(
         config_rows = _summary_rows(record.config)
         if config_rows:
             lines += ["", "## Configuration", ""] + _key_value_table(config_rows, ("setting", "value"))
+    notes = sport.card_notes(record) if sport is not None else ""
+    if notes:
+        lines += ["", notes.strip()]
     return "\n".join(lines) + "\n"

@@ -29,6 +29,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from formguide.core.errors import ArtifactIntegrityError, FormguideError, ModelNotFoundError, StoreError
+from formguide.core.jsonio import canonical_json, write_text_atomic
 from formguide.core.store.db import session_scope
 from formguide.core.store.models import ModelRecord, TrainingRun
 
@@ -63,37 +64,6 @@ _ARTIFACT_SEPARATOR = b"\nartifact\n"
 
 
 # --------------------------------------------------------------------------------------------- hashing
-
-
-def _plain(obj: Any) -> Any:
-    """A JSON-ready copy: numpy to Python, NaN/inf to None, tuples to lists, dates to ISO strings."""
-    if obj is None or isinstance(obj, bool | str):
-        return obj
-    if isinstance(obj, int):
-        return int(obj)
-    if isinstance(obj, float):
-        return float(obj) if math.isfinite(obj) else None
-    if isinstance(obj, np.generic):
-        if isinstance(obj, np.datetime64):
-            return None if np.isnat(obj) else str(obj)
-        return _plain(obj.item())
-    if isinstance(obj, np.ndarray):
-        return _plain(obj.tolist())
-    if isinstance(obj, Mapping):
-        return {str(k): _plain(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [_plain(v) for v in obj]
-    if isinstance(obj, datetime | date):
-        return obj.isoformat() if obj == obj else None  # pandas NaT is a datetime unequal to itself
-    if isinstance(obj, set | frozenset):
-        return sorted((_plain(v) for v in obj), key=lambda v: json.dumps(v, sort_keys=True))
-    raise TypeError(f"cannot store a {type(obj).__name__} in model JSON: {obj!r:.80}")
-
-
-def canonical_json(obj: Any) -> bytes:
-    """Deterministic UTF-8 JSON (sorted keys, no whitespace, no NaN): the bytes every hash is taken over."""
-    return json.dumps(_plain(obj), sort_keys=True, separators=(",", ":"), ensure_ascii=False,
-                      allow_nan=False).encode("utf-8")
 
 
 def _normalised(obj: Any) -> Any:
@@ -408,12 +378,15 @@ def finish_run(
     date_from: Any = None,
     date_to: Any = None,
     metrics: dict | None = None,
+    headline: tuple[str, float] | None = None,
     data_fingerprint: str | None = None,
     error_message: str | None = None,
     logs: list | None = None,
 ) -> None:
-    """Close a run in its own transaction; metrics keys brier/log_loss/rps/accuracy/draw_accuracy/ece fill
-    their columns (NaN stored as NULL). Call it after the training transaction has committed or rolled back.
+    """Close a run in its own transaction. ``metrics`` (the sport's named metrics) is kept whole as JSON; the
+    keys brier/log_loss/rps/accuracy/draw_accuracy/ece also fill their columns when the sport has them (NaN
+    stored as NULL); ``headline`` is the promotion metric and its value. Call it after the training
+    transaction has committed or rolled back.
     """
     if not isinstance(status, str) or not status or len(status) > 16:
         raise FormguideError(f"run status must be a non-empty string of at most 16 characters, got {status!r}")
@@ -433,9 +406,13 @@ def finish_run(
             run.date_from = start
         if end is not None:
             run.date_to = end
-        for key in RUN_METRIC_COLUMNS:
-            if metrics and key in metrics:
-                setattr(run, key, _as_float(metrics[key]))
+        if metrics:
+            run.metrics = _normalised(metrics)
+            for key in RUN_METRIC_COLUMNS:
+                if key in metrics:
+                    setattr(run, key, _as_float(metrics[key]))
+        if headline is not None:
+            run.headline_metric, run.headline_value = str(headline[0]), _as_float(headline[1])
         if data_fingerprint is not None:
             run.data_fingerprint = data_fingerprint
         if error_message is not None:
@@ -460,7 +437,8 @@ _MODEL_FIELDS = ("sport", "name", "version", "model_type", "status", "parameters
                  "training_competitions", "training_seasons", "feature_set_version", "data_fingerprint",
                  "config", "model_card")
 _RUN_FIELDS = ("sport", "model_name", "run_type", "status", "event_count", "brier", "log_loss", "rps",
-               "accuracy", "draw_accuracy", "ece", "data_fingerprint", "config", "error_message", "logs")
+               "accuracy", "draw_accuracy", "ece", "metrics", "headline_metric", "headline_value",
+               "data_fingerprint", "config", "error_message", "logs")
 _RUN_DATES = ("started_at", "completed_at", "date_from", "date_to")
 
 
@@ -498,11 +476,10 @@ def export_models(session: Session, path: str | os.PathLike, refs: list[str] | N
         ]
         entries.append(entry)
     doc = {"format": EXPORT_FORMAT, "version": EXPORT_VERSION, "exported_at": _now().isoformat(), "models": entries}
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(target.name + ".tmp")
-    tmp.write_bytes(canonical_json(doc))
-    os.replace(tmp, target)
+    try:
+        write_text_atomic(path, canonical_json(doc).decode("utf-8"))
+    except OSError as exc:
+        raise FormguideError(f"cannot write the export {path}: {exc.strerror or exc}") from exc
     return len(entries)
 
 

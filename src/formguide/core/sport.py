@@ -1,7 +1,19 @@
-"""The contract a sport implements to plug into the core, and the plugin registry.
+"""The contract a sport implements to plug into the core, and the registry of sport plug-ins.
 
-The core never imports a sport: sports are found through the ``formguide.sports`` entry point group
-(``pyproject.toml``), so adding a sport is a new package plus one line of packaging metadata.
+The core never imports a sport. Sports are found through the ``formguide.sports`` entry point group
+(``pyproject.toml``) or registered in code with :func:`register_sport`, so adding a sport is a new package
+plus one line of packaging metadata, and the core's orchestrators (``core.training``, ``core.backtest``,
+``core.serving``) run it like every other.
+
+A sport supplies what is its own: its data (ingest, the canonical frame, which rows have an outcome), its
+features and models, how a forecast is scored over a window (its metrics and their headline for
+promotion), how a forecast becomes what a user reads (prediction rows, tables), and its own options and
+commands. The core owns everything else: fingerprints, validation, walk-forward, fitting, registering,
+promoting, the store and the artifacts.
+
+Two shapes of event build on :class:`Sport`: :class:`formguide.core.match.MatchSport` (one row per event and a
+fixed set of outcome classes, e.g. home/draw/away) and :class:`formguide.core.fieldsport.FieldSport` (one row
+per entry of an event whose entrants are ranked, e.g. a race). Both implement the shape-level parts.
 """
 
 from __future__ import annotations
@@ -11,34 +23,45 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 import pandas as pd
 
 from formguide.core.errors import FormguideError
+from formguide.core.options import SportOptions, UseCaseOptions
+from formguide.core.walkforward import Cadence
 
 if TYPE_CHECKING:
+    import typer
     from sqlalchemy import Engine
+    from sqlalchemy.orm import Session
 
+    from formguide.core.estimators import Estimator
     from formguide.core.features.engine import FeatureSet
+    from formguide.core.serving import ServedModel
+    from formguide.core.store.models import ModelRecord
+    from formguide.core.views import TableView
+
+__all__ = [
+    "FileReport",
+    "ForecastRow",
+    "IngestReport",
+    "PredictionBatch",
+    "SimulationOutput",
+    "Sport",
+    "available_sports",
+    "get_sport",
+    "register_sport",
+    "sport_names",
+]
 
 
-class ProbabilisticModel(Protocol):
-    """What the pipeline needs from a model: scikit-learn style, over the sport's event frame.
-
-    ``frame`` holds the sport's canonical event rows, ``X`` the feature rows aligned with it.
-    """
-
-    def fit(self, frame: pd.DataFrame, X: pd.DataFrame) -> ProbabilisticModel: ...
-
-    def predict_proba(self, frame: pd.DataFrame, X: pd.DataFrame) -> np.ndarray: ...
-
-    def to_dict(self) -> dict[str, Any]: ...
-
-
+# ------------------------------------------------------------------------------------------ ingest
 @dataclass
 class FileReport:
+    """What the import of one file (or one unit, e.g. a race folder) did."""
+
     path: str
     status: str  # "ok" | "rejected"
     inserted: int = 0
@@ -53,12 +76,15 @@ class FileReport:
 @dataclass
 class IngestReport:
     files: list[FileReport] = field(default_factory=list)
+    #: What the sport found among the paths (e.g. F1's "ergast", "laps", "race folders"), if it tells.
+    layout: str | None = None
 
     def total(self, key: str) -> int:
         return sum(getattr(f, key) for f in self.files)
 
     def to_dict(self) -> dict[str, Any]:
         return {
+            "layout": self.layout,
             "inserted": self.total("inserted"),
             "updated": self.total("updated"),
             "unchanged": self.total("unchanged"),
@@ -69,80 +95,245 @@ class IngestReport:
         }
 
 
+# -------------------------------------------------------------------------------------- predictions
+@dataclass
+class ForecastRow:
+    """One row of the ``predictions`` table: one market of an event, or of one entry of it."""
+
+    event_id: int
+    market: str
+    probabilities: dict[str, float]
+    entry_id: int = 0
+    line: float | None = None
+    market_prices: dict[str, float | None] | None = None
+    edge: dict[str, float | None] | None = None
+    stake: float | None = None
+    selection: str | None = None
+    tier: str | None = None
+
+
+@dataclass
+class PredictionBatch:
+    """A sport's predictions of a window: rows for people and scripts, rows for the store, a table."""
+
+    events: list[dict[str, Any]]
+    stored: list[ForecastRow]
+    view: TableView
+
+
+@dataclass
+class SimulationOutput:
+    data: dict[str, Any]
+    view: TableView
+
+
+# ---------------------------------------------------------------------------------------- the contract
 class Sport(ABC):
-    """One sport's plug-in. Implementations live in ``formguide.<sport>``.
+    """One sport's plug-in. Implementations live in ``formguide.<sport>``; see the module docstring."""
 
-    Common to every sport: ingest into the store, the canonical event frame, the feature set and the
-    models. Two shapes of outcome build on it: :class:`MatchSport` (a fixed set of classes per event,
-    e.g. home/draw/away) and :class:`FieldSport` (a ranking of many entrants, e.g. a race).
-    """
-
-    name: str
+    #: Plug-in name, as users type it (``--sport football``).
+    name: ClassVar[str]
     #: Model types ``make_model`` accepts; the first is the default.
-    model_types: tuple[str, ...]
+    model_types: ClassVar[tuple[str, ...]]
+    #: Column of the frame holding each row's time (the point-in-time rule works on its calendar day).
+    time_column: ClassVar[str] = "kickoff"
+    #: Column naming the event a row belongs to.
+    event_column: ClassVar[str] = "event_id"
+    #: Competition used when a request names none (a sport with one championship); None: it must be given.
+    default_competition: ClassVar[str | None] = None
+    #: Metric that decides promotion by default (lower is better) and those a user may choose instead.
+    headline_metric: ClassVar[str]
+    promotion_metrics: ClassVar[tuple[str, ...]]
+    #: Columns of the sport's metric tables (CLI, model cards) and which of them are "lower is better".
+    metric_columns: ClassVar[tuple[str, ...]]
+    lower_is_better: ClassVar[frozenset[str]] = frozenset()
+    #: Width of a forecast row (classes of a match sport; 1 strength per entry of a field sport).
+    n_outputs: ClassVar[int]
+    #: How the walk-forward groups rows, and refits, when training evaluates and when a backtest runs.
+    train_cadence: ClassVar[Cadence]
+    backtest_cadence: ClassVar[Cadence]
+    #: Baselines refit at this cadence (None: as the model).
+    baseline_cadence: ClassVar[Cadence | None] = None
+    #: A walk-forward predicts a group once this many trainable rows (or whole groups) precede it.
+    min_train: ClassVar[int] = 1
+    min_train_groups: ClassVar[bool] = False
+    #: The sport's options per use case (validated against every request).
+    options: ClassVar[UseCaseOptions] = UseCaseOptions()
 
+    # -------------------------------------------------------------------------------------- data
     @abstractmethod
     def ingest(self, engine: Engine, paths: Sequence[Path], *, progress: Callable[[int], None] | None = None
                ) -> IngestReport: ...
 
+    def count_ingest_units(self, paths: Sequence[Path]) -> int | None:
+        """How many units (files) an ingest of ``paths`` will report, for a progress bar; None: unknown."""
+        return None
+
     @abstractmethod
     def load_frame(self, engine: Engine, competitions: Sequence[str] | None = None) -> pd.DataFrame:
-        """All events of the competitions (played and upcoming), sorted by time, with ``event_id``."""
+        """All rows of the competitions (played and upcoming), sorted by time, with the event column."""
 
+    @abstractmethod
+    def trainable(self, frame: pd.DataFrame) -> np.ndarray:
+        """Rows whose outcome is known (they can be learnt from and scored)."""
+
+    def groups(self, frame: pd.DataFrame) -> np.ndarray | None:
+        """Event group of each row for the walk-forward (None: calendar periods of the cadence)."""
+        return None
+
+    def entry_ids(self, session: Session, frame: pd.DataFrame) -> np.ndarray:
+        """Store id of the participant each row is about; 0 when a row is the event as a whole."""
+        return np.zeros(len(frame), dtype=np.int64)
+
+    @abstractmethod
+    def check_history(self, frame: pd.DataFrame, trainable: np.ndarray, competition: str) -> None:
+        """Refuse (``DataValidationError``) to train on too little history."""
+
+    def default_backtest_start(self, frame: pd.DataFrame, trainable: np.ndarray) -> int:
+        """First day a backtest predicts when the request names none (a day number)."""
+        from formguide.core.days import day_numbers
+
+        days = day_numbers(frame[self.time_column])
+        first = frame["season"].iloc[0]
+        return int(days[(frame["season"] == first).to_numpy()].max()) + 1
+
+    # ----------------------------------------------------------------------- lines and options
+    def line_name(self, competition: str, options: SportOptions) -> str:
+        """Registry name of the champion line a training joins: models of every type compete under it."""
+        return f"{self.name}-{competition}"
+
+    def model_params(self, model_type: str, options: SportOptions) -> dict[str, Any]:
+        """Estimator parameters a use case's options set (the estimator's defaults apply to the rest)."""
+        return {}
+
+    def feature_options(self, options: SportOptions) -> dict[str, Any]:
+        """Feature-set options a use case's options set."""
+        return {}
+
+    # ------------------------------------------------------------------------- features and models
     @abstractmethod
     def feature_set(self, **options: Any) -> FeatureSet: ...
 
     @abstractmethod
-    def make_model(self, model_type: str, **params: Any) -> ProbabilisticModel: ...
+    def make_model(self, model_type: str, **params: Any) -> Estimator: ...
 
     @abstractmethod
-    def model_from_dict(self, data: dict[str, Any]) -> ProbabilisticModel: ...
+    def model_from_dict(self, data: dict[str, Any]) -> Estimator: ...
 
-
-class MatchSport(Sport):
-    """Events with a fixed set of outcome classes (football's H/D/A, a two-way NFL result)."""
-
-    #: Class labels of the main market in the order of ``predict_proba`` columns (ordinal for RPS).
-    outcome_labels: tuple[str, ...]
-
-    @abstractmethod
-    def outcome(self, frame: pd.DataFrame) -> np.ndarray:
-        """Class index per event in ``outcome_labels`` order; -1 where the event has no result yet."""
-
-    @abstractmethod
-    def market_probabilities(self, frame: pd.DataFrame, *, which: str = "close",
-                             method: str = "multiplicative") -> np.ndarray:
-        """De-margined market probabilities (n, k); NaN rows where no prices exist."""
-
-    @abstractmethod
-    def best_odds(self, frame: pd.DataFrame) -> np.ndarray:
-        """Best decimal price per outcome (n, k) a bettor could have taken; NaN where none."""
-
-    def baselines(self) -> dict[str, Callable[[], ProbabilisticModel]]:
-        """Naive models evaluated next to every model (name -> factory)."""
+    def baselines(self) -> dict[str, Callable[[], Estimator]]:
+        """Naive models evaluated walk-forward next to every model (name -> factory)."""
         return {}
 
+    @abstractmethod
+    def forecast(self, model: Estimator, frame: pd.DataFrame, X: pd.DataFrame) -> np.ndarray:
+        """The ``(n, n_outputs)`` forecast of a fitted model that :meth:`evaluate` scores."""
 
-class FieldSport(Sport):
-    """Events where many entrants are ranked (a race): the frame has one row per (event, entrant).
+    def model_facts(self, model: Estimator) -> dict[str, Any]:
+        """Facts about a fitted model worth keeping with its version (e.g. a fitted temperature)."""
+        return {}
 
-    Models give each entrant a strength; win probabilities sum to 1 within an event, and the full
-    finishing-position distribution comes from ``formguide.core.field``.
-    """
+    def report_extras(self, options: SportOptions) -> dict[str, Any]:
+        """Keys a sport adds to its backtest report (e.g. the prediction moment)."""
+        return {}
 
-    #: Column of the frame that identifies the event an entry belongs to.
-    event_column: str = "race_id"
-    #: Column holding the finishing position (the ranking target), NaN before the event.
-    position_column: str = "position"
+    # ------------------------------------------------------------------------------ evaluation
+    @abstractmethod
+    def evaluate(self, frame: pd.DataFrame, forecasts: dict[str, np.ndarray], window: np.ndarray
+                 ) -> dict[str, Any]:
+        """Metrics of every forecast over the rows of ``window``, all scored on the same events.
+
+        ``forecasts["model"]`` is the forecast under test; the others are references (baselines, the
+        champion). Returns ``{"window": {...}, "model": {...}, "market": {...} | None, "baselines": {name:
+        {...}}}`` plus anything the sport adds; every metric block holds the sport's ``metric_columns``.
+        """
+
+    @abstractmethod
+    def evaluated_events(self, frame: pd.DataFrame, forecast: np.ndarray, window: np.ndarray) -> np.ndarray:
+        """Rows of ``window`` the model's forecast scored (the rows :meth:`evaluate` counts)."""
+
+    @abstractmethod
+    def reliability_plot(self, frame: pd.DataFrame, forecast: np.ndarray, rows: np.ndarray, path: Path,
+                         title: str) -> Path:
+        """Reliability diagram of the forecast on ``rows``; returns the PNG path."""
+
+    def betting(self, frame: pd.DataFrame, forecast: np.ndarray, rows: np.ndarray, options: SportOptions
+                ) -> tuple[dict[str, Any], dict[str, Any]] | None:
+        """Betting on ``rows`` at the prices a bettor could take: (report, bankroll curves); None: no market."""
+        return None
+
+    def card_notes(self, record: ModelRecord) -> str:
+        """Sport-specific Markdown appended to a model card (how to read its metrics)."""
+        return ""
+
+    # -------------------------------------------------------------------------------- serving
+    def prediction_window(self, frame: pd.DataFrame, as_of: pd.Timestamp | None, days: int,
+                          options: SportOptions) -> tuple[pd.Timestamp, np.ndarray]:
+        """The moment predictions are made as of, and the rows to predict (default: ``[as_of, as_of + days)``)."""
+        if as_of is None:
+            as_of = pd.Timestamp.now().normalize()
+        start = pd.Timestamp(as_of).normalize()
+        times = frame[self.time_column]
+        target = ((times >= start) & (times < start + pd.Timedelta(days=days))).to_numpy()
+        return start, target
+
+    @abstractmethod
+    def predictions(self, served: ServedModel, target: np.ndarray, options: SportOptions) -> PredictionBatch:
+        """What a user reads and the store keeps about the target rows, from the served model."""
+
+    def simulate(self, engine: Engine, competition: str, season: str, date_from: pd.Timestamp | None,
+                 n: int, seed: int, options: SportOptions, serve: Callable[[pd.Timestamp], ServedModel]
+                 ) -> SimulationOutput:
+        """Monte Carlo of the rest of a season (``serve(as_of)`` gives the champion as of a date)."""
+        raise FormguideError(f"simulate is not available for {self.name}")
+
+    # ---------------------------------------------------------------------------- front ends
+    def cli(self) -> typer.Typer | None:
+        """The sport's own sub-commands (``formguide <sport> ...``), if any."""
+        return None
+
+    def describe(self) -> dict[str, Any]:
+        """What the sport offers, for ``formguide info`` and the service."""
+        return {"name": self.name, "model_types": list(self.model_types),
+                "default_competition": self.default_competition, "headline_metric": self.headline_metric,
+                "promotion_metrics": list(self.promotion_metrics), "metric_columns": list(self.metric_columns)}
 
 
-def available_sports() -> dict[str, Any]:
-    return {ep.name: ep for ep in entry_points(group="formguide.sports")}
+# ---------------------------------------------------------------------------------------- registry
+_registered: dict[str, Callable[[], Sport]] = {}
+_instances: dict[str, Sport] = {}
 
 
-def get_sport(name: str) -> Any:
-    eps = available_sports()
-    if name not in eps:
-        known = ", ".join(sorted(eps)) or "none installed"
+def register_sport(name: str, factory: Callable[[], Sport]) -> None:
+    """Make a sport available under ``name`` without packaging metadata (tests, notebooks, plug-in hosts)."""
+    _registered[name] = factory
+    _instances.pop(name, None)
+
+
+def unregister_sport(name: str) -> None:
+    _registered.pop(name, None)
+    _instances.pop(name, None)
+
+
+def available_sports() -> dict[str, Callable[[], Sport]]:
+    """Every installed or registered sport: name -> factory."""
+    found: dict[str, Callable[[], Sport]] = {ep.name: (lambda ep=ep: ep.load()()) for ep in
+                                             entry_points(group="formguide.sports")}
+    found.update(_registered)
+    return found
+
+
+def sport_names() -> list[str]:
+    return sorted(available_sports())
+
+
+def get_sport(name: str) -> Sport:
+    """The plug-in of ``name`` (one instance per process)."""
+    if name in _instances:
+        return _instances[name]
+    sports = available_sports()
+    if name not in sports:
+        known = ", ".join(sorted(sports)) or "none installed"
         raise FormguideError(f"unknown sport {name!r}; known sports: {known}")
-    return eps[name].load()()
+    sport = sports[name]()
+    _instances[name] = sport
+    return sport

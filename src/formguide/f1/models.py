@@ -1,29 +1,23 @@
-"""F1 field models: a driver utility per entry, turned into win, podium, points and position probabilities.
+"""F1 field models: a log-strength per entry, turned into probabilities by the core's probability layer.
 
-Every model here maps the entries of a race (rows of the canonical entry frame plus their feature rows)
-to a log-strength ``u`` per driver. The probability layer is shared:
+Every model maps the entries of a race (rows of the canonical entry frame plus their feature rows) to a
+log-strength ``u`` per driver (:meth:`predict_strength`, shape ``(n,)``); its win probability within the
+race is ``softmax(u)`` (:meth:`predict_win_proba`, ``(n,)``, summing to 1 per race). Podium, points and
+position probabilities, with retirements, come from :mod:`formguide.core.field_forecast`, the one layer
+every F1 forecast goes through.
 
-* win probability = softmax of ``u`` over the race (exact under Plackett-Luce, sums to 1 per race);
-* podium, points and the full position distribution come from Plackett-Luce orders drawn with the
-  Gumbel-max trick (:mod:`formguide.core.field`), so every position's probabilities over drivers and every
-  driver's over positions sum to 1.
-
-Models:
+Models (scikit-learn estimators):
 
 * :class:`PlackettLuceModel`: ``u = X . beta`` on standardised features, fitted by maximising the
-  Plackett-Luce likelihood of each race's finishing order (top ``k`` places, analytic gradient, L2).
+  Plackett-Luce likelihood of each race's finishing order (:mod:`formguide.f1.likelihood`; top ``k`` places,
+  analytic gradient, L2).
 * :class:`LambdaRankModel`: LightGBM ``LGBMRanker`` (lambdarank); its scores are utilities.
 
 Both carry a temperature ``a`` (``u -> a * u``) fitted on *out-of-sample* utilities of earlier races
-(nested walk-forward, as football's ``BlendEstimator``), which calibrates the win probabilities: a
-ranker's raw scores have no probability scale, and a likelihood over the whole order under-states how
-often the favourite wins.
-
-Baselines use the same layer with ``u = log p``: :class:`GridBaseline` (P(win | grid slot) from earlier
-seasons), :class:`PoleBaseline` (pole gets the historical pole win rate) and :class:`LeaderBaseline` (the
-championship leader gets the historical leader win rate).
-
-Everything serialises to JSON only (``to_dict`` / :func:`model_from_dict`).
+(nested walk-forward, as football's blend), which calibrates the win probabilities: a ranker's raw scores
+have no probability scale, and a likelihood over the whole order under-states how often the favourite wins.
+Baselines (:mod:`formguide.f1.baselines`) use the same interface. Everything serialises to JSON only
+(``to_dict`` / :func:`model_from_dict`).
 """
 
 from __future__ import annotations
@@ -34,188 +28,28 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from numpy.typing import ArrayLike, NDArray
-from scipy.optimize import minimize, minimize_scalar
+from numpy.typing import NDArray
+from scipy.optimize import minimize
+from sklearn.base import clone
 
 from formguide.core.days import day_numbers
-from formguide.core.field import position_distribution, sample_orders
+from formguide.core.estimators import BaseEstimator, check_is_fitted
+from formguide.core.field_forecast import event_codes, fit_temperature, group_softmax
 from formguide.core.walkforward import Cadence, walk_forward
+from formguide.f1.baselines import BASELINE_TYPES, _Baseline
+from formguide.f1.likelihood import RaceLayout, plackett_luce_loglik
 
 __all__ = [
     "BASELINE_TYPES",
     "MODEL_TYPES",
-    "GridBaseline",
     "LambdaRankModel",
-    "LeaderBaseline",
     "PlackettLuceModel",
-    "PoleBaseline",
-    "field_probabilities",
-    "fit_temperature",
-    "group_softmax",
     "make_model",
     "model_from_dict",
-    "plackett_luce_loglik",
     "race_walk_forward",
 ]
 
 Progress = Callable[[int, int], None]
-_NEG_INF = -np.inf
-
-
-# --------------------------------------------------------------------------------------------------
-# Probability layer
-# --------------------------------------------------------------------------------------------------
-
-
-def _codes(race: ArrayLike) -> tuple[NDArray[np.intp], int]:
-    codes, uniques = pd.factorize(pd.Series(np.asarray(race)), sort=False)
-    if (codes < 0).any():
-        raise ValueError("race ids must not be missing")
-    return codes.astype(np.intp), len(uniques)
-
-
-def group_softmax(u: ArrayLike, race: ArrayLike) -> NDArray[np.float64]:
-    """Softmax of utilities within each race (``-inf`` = cannot win); each race sums to 1."""
-    u = np.asarray(u, dtype=np.float64)
-    codes, n = _codes(race)
-    if np.isnan(u).any():
-        i = int(np.flatnonzero(np.isnan(u))[0])
-        raise ValueError(f"utility of row {i} is NaN; every entry of a predicted race needs a utility")
-    top = np.full(n, _NEG_INF)
-    np.maximum.at(top, codes, u)
-    if np.isneginf(top).any():
-        raise ValueError("a race has no entrant with a finite utility")
-    e = np.exp(u - top[codes])
-    return e / np.bincount(codes, weights=e, minlength=n)[codes]
-
-
-def _padded(u: NDArray[np.float64], codes: NDArray[np.intp], n: int) -> tuple[NDArray[np.float64], NDArray[np.intp]]:
-    """(races, max field) matrix of utilities padded with -inf, and each row's column in it."""
-    order = np.argsort(codes, kind="stable")
-    counts = np.bincount(codes, minlength=n)
-    starts = np.r_[0, np.cumsum(counts)[:-1]]
-    col = np.empty(codes.size, dtype=np.intp)
-    col[order] = np.arange(codes.size) - np.repeat(starts, counts)
-    mat = np.full((n, int(counts.max(initial=1))), _NEG_INF)
-    mat[codes, col] = u
-    return mat, col
-
-
-def field_probabilities(u: ArrayLike, race: ArrayLike, *, n_sims: int = 20000, seed: int | None = 0,
-                        podium: int = 3, points: int = 10, chunk_cells: int = 4_000_000
-                        ) -> pd.DataFrame:
-    """Per-entry ``p_win`` (exact softmax), ``p_podium``, ``p_points`` and ``expected_position`` (simulated).
-
-    Races are simulated together, padded to the largest field with absent (``-inf``) entrants, in chunks
-    of about ``chunk_cells`` random numbers. ``points`` is the number of scoring places (10 since 2010).
-    """
-    u = np.asarray(u, dtype=np.float64)
-    codes, n = _codes(race)
-    p_win = group_softmax(u, race)
-    mat, col = _padded(u, codes, n)
-    width = mat.shape[1]
-    rng = np.random.default_rng(seed)
-    step = max(1, int(chunk_cells // max(1, n_sims * width)))
-    p_pod = np.empty(n * width)
-    p_pts = np.empty(n * width)
-    exp_pos = np.empty(n * width)
-    ranks = np.arange(1, width + 1, dtype=np.float64)
-    for lo in range(0, n, step):
-        hi = min(n, lo + step)
-        dist = position_distribution(sample_orders(mat[lo:hi], n_sims, rng))  # (races, width, width)
-        if dist.ndim == 2:
-            dist = dist[None]
-        cum = np.cumsum(dist, axis=2)
-        sl = slice(lo * width, hi * width)
-        p_pod[sl] = cum[:, :, min(podium, width) - 1].ravel()
-        p_pts[sl] = cum[:, :, min(points, width) - 1].ravel()
-        exp_pos[sl] = (dist @ ranks).ravel()
-    cell = codes * width + col
-    return pd.DataFrame({"p_win": p_win, "p_podium": p_pod[cell], "p_points": p_pts[cell],
-                         "expected_position": exp_pos[cell]})
-
-
-def position_matrix(u: ArrayLike, *, n_sims: int = 20000, seed: int | None = 0) -> NDArray[np.float64]:
-    """``P[i, k]``: probability that entrant ``i`` of one race finishes in position ``k + 1``."""
-    return position_distribution(sample_orders(np.asarray(u, dtype=np.float64), n_sims, seed))
-
-
-def fit_temperature(u: ArrayLike, race: ArrayLike, won: ArrayLike, bounds: tuple[float, float] = (0.02, 20.0)
-                    ) -> float:
-    """The ``a`` maximising the winners' log-likelihood of ``softmax(a * u)`` per race (a 1-D convex fit)."""
-    u = np.asarray(u, dtype=np.float64)
-    won = np.asarray(won, dtype=bool)
-    codes, n = _codes(race)
-    has_winner = np.bincount(codes, weights=won, minlength=n) == 1
-    keep = has_winner[codes] & np.isfinite(u)
-    if not keep.any():
-        raise ValueError("no race with exactly one winner to fit a temperature on")
-    u, won, race_k = u[keep], won[keep], np.asarray(race)[keep]
-    codes, n = _codes(race_k)
-    u_win = u[won]
-
-    def nll(a: float) -> float:
-        z = a * u
-        top = np.full(n, _NEG_INF)
-        np.maximum.at(top, codes, z)
-        lse = top + np.log(np.bincount(codes, weights=np.exp(z - top[codes]), minlength=n))
-        return float(np.sum(lse[codes[won]] - a * u_win))
-
-    res = minimize_scalar(nll, bounds=bounds, method="bounded", options={"xatol": 1e-4})
-    return float(res.x)
-
-
-# --------------------------------------------------------------------------------------------------
-# Plackett-Luce likelihood
-# --------------------------------------------------------------------------------------------------
-
-
-class _RaceLayout:
-    """Training rows arranged as (races, max field) by finishing order, with the stages that count."""
-
-    def __init__(self, race: ArrayLike, position: ArrayLike, classified: ArrayLike | None,
-                 top_k: int | None) -> None:
-        pos = np.asarray(position, dtype=np.float64)
-        codes, n = _codes(race)
-        order = np.lexsort((np.arange(pos.size), pos, codes))
-        counts = np.bincount(codes, minlength=n)
-        starts = np.r_[0, np.cumsum(counts)[:-1]]
-        col = np.empty(pos.size, dtype=np.intp)
-        col[order] = np.arange(pos.size) - np.repeat(starts, counts)
-        if top_k is None:
-            cls = np.ones(pos.size) if classified is None else np.asarray(classified, dtype=np.float64)
-            stages = np.bincount(codes, weights=np.nan_to_num(cls), minlength=n)
-        else:
-            stages = np.full(n, float(top_k))
-        stages = np.clip(stages, 1, np.maximum(counts - 1, 0)).astype(np.intp)  # the last place is no choice
-        width = int(counts.max(initial=1))
-        self.codes, self.col, self.n_races, self.width = codes, col, n, width
-        self.present = np.zeros((n, width), dtype=bool)
-        self.present[codes, col] = True
-        self.stage = np.arange(width)[None, :] < stages[:, None]
-        self.counts = counts
-
-
-def plackett_luce_loglik(u: ArrayLike, layout: _RaceLayout) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    """Per-race log-likelihood of the (top-k) finishing order and its gradient with respect to each ``u``.
-
-    Stage ``j`` picks the ``j``-th finisher from those not placed yet: ``u_(j) - log sum_{t >= j} exp u_(t)``.
-    The gradient of row ``i`` is ``1[i is a stage pick] - exp(u_i) * sum_{stages j <= pos_i} 1 / D_j``.
-    """
-    u = np.asarray(u, dtype=np.float64)
-    L = layout
-    mat = np.full((L.n_races, L.width), _NEG_INF)
-    mat[L.codes, L.col] = u
-    top = mat.max(axis=1, keepdims=True)
-    e = np.exp(mat - top)
-    denom = np.cumsum(e[:, ::-1], axis=1)[:, ::-1]  # D_j = sum_{t >= j} e_t
-    with np.errstate(divide="ignore"):
-        log_d = np.log(denom) + top
-    picked = np.where(L.stage, mat, 0.0)
-    ll = np.sum(picked - np.where(L.stage, log_d, 0.0), axis=1)
-    inv = np.where(L.stage, 1.0 / np.where(denom > 0, denom, 1.0), 0.0)
-    grad_mat = L.stage.astype(np.float64) - e * np.cumsum(inv, axis=1)
-    return ll, grad_mat[L.codes, L.col]
 
 
 # --------------------------------------------------------------------------------------------------
@@ -333,7 +167,7 @@ def _train_rows(frame: pd.DataFrame, max_age_days: int | None) -> NDArray[np.boo
 # --------------------------------------------------------------------------------------------------
 
 
-class _FieldModel(ABC):
+class _FieldModel(BaseEstimator, ABC):
     """Shared calibration, probability layer and walk-forward of the field models.
 
     Subclasses implement ``_fit_base(frame, X)`` and ``_base_utilities(frame, X)``.
@@ -360,12 +194,6 @@ class _FieldModel(ABC):
     def _base_utilities(self, frame: pd.DataFrame, X: pd.DataFrame) -> NDArray[np.float64]:
         ...
 
-    def get_params(self) -> dict[str, Any]:
-        return {"calibration": self.calibration, "cal_races": self.cal_races, "cal_refit": self.cal_refit,
-                "min_cal_races": self.min_cal_races, "max_age_days": self.max_age_days}
-
-    def _fresh(self) -> _FieldModel:
-        return type(self)(**self.get_params())
 
     # -- fitting ----------------------------------------------------------------------------------------
     def fit(self, frame: pd.DataFrame, X: pd.DataFrame) -> _FieldModel:
@@ -384,7 +212,7 @@ class _FieldModel(ABC):
                            end_day: int | None, refit_every: int, progress: Progress | None = None
                            ) -> NDArray[np.float64]:
         def fit(idx: np.ndarray) -> _FieldModel:
-            m = self._fresh()
+            m = clone(self)
             m._fit_base(frame.iloc[idx], X.iloc[idx])
             return m
 
@@ -407,23 +235,17 @@ class _FieldModel(ABC):
         self.calibrated_on_ = int(pd.unique(frame["race_id"].to_numpy()[ok]).size)
 
     # -- prediction ------------------------------------------------------------------------------------
-    def utilities(self, frame: pd.DataFrame, X: pd.DataFrame) -> NDArray[np.float64]:
-        """Calibrated log-strengths ``a * u`` of each entry."""
+    def predict_strength(self, frame: pd.DataFrame, X: pd.DataFrame) -> NDArray[np.float64]:
+        """``(n,)`` calibrated log-strength ``a * u`` of each entry."""
+        check_is_fitted(self, "temperature_")
         _check_aligned(frame, X)
         return self.temperature_ * self._base_utilities(frame, X)
 
-    def predict_proba(self, frame: pd.DataFrame, X: pd.DataFrame) -> NDArray[np.float64]:
-        """Win probability of each entry (sums to 1 over each race's entries)."""
-        return group_softmax(self.utilities(frame, X), frame["race_id"].to_numpy())
+    def predict_win_proba(self, frame: pd.DataFrame, X: pd.DataFrame) -> NDArray[np.float64]:
+        """``(n,)`` win probability of each entry within its race (sums to 1 over each race's entries)."""
+        return group_softmax(self.predict_strength(frame, X), frame["race_id"].to_numpy())
 
-    def predict_field(self, frame: pd.DataFrame, X: pd.DataFrame, *, n_sims: int = 20000,
-                      seed: int | None = 0) -> pd.DataFrame:
-        """``p_win``, ``p_podium``, ``p_points``, ``expected_position`` per entry, indexed like ``frame``."""
-        out = field_probabilities(self.utilities(frame, X), frame["race_id"].to_numpy(), n_sims=n_sims,
-                                  seed=seed)
-        return out.set_axis(frame.index)
-
-    def walk_forward_utilities(self, frame: pd.DataFrame, X: pd.DataFrame, *, start_day: int | None = None,
+    def walk_forward_strengths(self, frame: pd.DataFrame, X: pd.DataFrame, *, start_day: int | None = None,
                                end_day: int | None = None, refit_every: int = 1,
                                progress: Progress | None = None) -> NDArray[np.float64]:
         """Out-of-sample calibrated utilities for races in ``[start_day, end_day)`` (nested walk-forward).
@@ -464,17 +286,14 @@ class _FieldModel(ABC):
                               end_day=end_day, refit_every=1, min_train_races=0)
         return a * u
 
-    def walk_forward_predict(self, frame: pd.DataFrame, X: pd.DataFrame, *, start_day: int | None = None,
-                             end_day: int | None = None, refit_every: int = 1,
-                             progress: Progress | None = None) -> NDArray[np.float64]:
-        """Out-of-sample win probabilities (NaN outside the window or where no model could be fitted)."""
-        u = self.walk_forward_utilities(frame, X, start_day=start_day, end_day=end_day, refit_every=refit_every,
+    def walk_forward_forecast(self, frame: pd.DataFrame, X: pd.DataFrame, *, start_day: int, end_day: int,
+                              cadence: Cadence, progress: Progress | None = None) -> NDArray[np.float64]:
+        """The core's view of :meth:`walk_forward_strengths`: ``(n, 1)``, refitted every ``cadence.groups`` races."""
+        if cadence.groups is None:
+            raise ValueError("F1 models refit every N races (e.g. --refit 1), not by calendar")
+        u = self.walk_forward_strengths(frame, X, start_day=start_day, end_day=end_day, refit_every=cadence.groups,
                                         progress=progress)
-        out = np.full(len(frame), np.nan)
-        ok = np.isfinite(u)
-        if ok.any():
-            out[ok] = group_softmax(u[ok], frame["race_id"].to_numpy()[ok])
-        return out
+        return u[:, None]
 
     # -- serialisation ---------------------------------------------------------------------------------
     @abstractmethod
@@ -527,9 +346,6 @@ class PlackettLuceModel(_FieldModel):
         self.half_life_days = half_life_days
         self.censor_dnf = censor_dnf
 
-    def get_params(self) -> dict[str, Any]:
-        return {"top_k": self.top_k, "l2": self.l2, "half_life_days": self.half_life_days,
-                "censor_dnf": self.censor_dnf, **super().get_params()}
 
     def _fit_base(self, frame: pd.DataFrame, X: pd.DataFrame) -> None:
         rows = _train_rows(frame, self.max_age_days)
@@ -539,7 +355,7 @@ class PlackettLuceModel(_FieldModel):
         self.std_ = _Standardiser().fit(Xr)
         Z = self.std_.transform(Xr)
         classified = f["classified"].to_numpy(dtype=np.float64, na_value=np.nan) if "classified" in f else None
-        layout = _RaceLayout(f["race_id"].to_numpy(), f["position"].to_numpy(dtype=np.float64), classified,
+        layout = RaceLayout(f["race_id"].to_numpy(), f["position"].to_numpy(dtype=np.float64), classified,
                              self.top_k)
         w = np.ones(layout.n_races)
         if self.half_life_days is not None:
@@ -609,19 +425,13 @@ class LambdaRankModel(_FieldModel):
         self.seed = seed
         self.n_jobs = n_jobs
 
-    def get_params(self) -> dict[str, Any]:
-        return {"n_estimators": self.n_estimators, "learning_rate": self.learning_rate,
-                "num_leaves": self.num_leaves, "min_child_samples": self.min_child_samples,
-                "label_top": self.label_top, "subsample": self.subsample,
-                "colsample_bytree": self.colsample_bytree, "seed": self.seed, "n_jobs": self.n_jobs,
-                **super().get_params()}
 
     def _fit_base(self, frame: pd.DataFrame, X: pd.DataFrame) -> None:
         import lightgbm as lgb
 
         rows = _train_rows(frame, self.max_age_days)
         f, Xr = frame.loc[rows], X.loc[rows]
-        codes, _ = _codes(f["race_id"].to_numpy())
+        codes, _ = event_codes(f["race_id"].to_numpy())
         order = np.argsort(codes, kind="stable")
         pos = f["position"].to_numpy(dtype=np.float64)[order]
         label = np.where(pos <= self.label_top, self.label_top + 1 - pos, 0.0).astype(np.int64)
@@ -662,166 +472,10 @@ class LambdaRankModel(_FieldModel):
 
 
 # --------------------------------------------------------------------------------------------------
-# Baselines
-# --------------------------------------------------------------------------------------------------
-
-_P_FLOOR = 1e-9
-
-
-def _slot_rates(slot: NDArray[np.float64], won: NDArray[np.bool_], max_slot: int) -> NDArray[np.float64]:
-    """Win rate per slot 1..max_slot: Laplace-smoothed frequencies, made non-increasing (weighted PAV).
-
-    Slots never seen take the rate of the nearest better slot seen.
-    """
-    from sklearn.isotonic import IsotonicRegression
-
-    s = np.clip(slot, 1, max_slot).astype(np.intp) - 1
-    starts = np.bincount(s, minlength=max_slot).astype(np.float64)
-    wins = np.bincount(s, weights=won.astype(np.float64), minlength=max_slot)
-    seen = starts > 0
-    if not seen.any():
-        return np.full(max_slot, 1.0 / max_slot)
-    x = np.flatnonzero(seen) + 1.0
-    rate = (wins[seen] + 0.5) / (starts[seen] + 1.0)
-    fitted = IsotonicRegression(increasing=False).fit(x, rate, sample_weight=starts[seen]).predict(x)
-    out = np.full(max_slot, np.nan)
-    out[seen] = fitted
-    return pd.Series(out).ffill().bfill().to_numpy()
-
-
-class _Baseline(ABC):
-    """Win probabilities from a slot (grid, standing) per entry, renormalised per race."""
-
-    model_type = "baseline"
-
-    def __init__(self, seasons: int = 10, max_slot: int = 30) -> None:
-        self.seasons = seasons
-        self.max_slot = max_slot
-
-    def get_params(self) -> dict[str, Any]:
-        return {"seasons": self.seasons, "max_slot": self.max_slot}
-
-    @abstractmethod
-    def _slots(self, frame: pd.DataFrame, X: pd.DataFrame) -> NDArray[np.float64]:
-        ...
-
-    def fit(self, frame: pd.DataFrame, X: pd.DataFrame) -> _Baseline:
-        _check_aligned(frame, X)
-        run = frame["position"].notna().to_numpy().copy()
-        season = frame["season"].to_numpy()
-        if run.any():
-            run &= season > season[run].max() - self.seasons
-        slot = self._slots(frame, X)
-        ok = run & np.isfinite(slot)
-        won = frame["position"].to_numpy(dtype=np.float64) == 1
-        self.rates_ = _slot_rates(slot[ok], won[ok], self.max_slot)
-        return self
-
-    def _weights(self, frame: pd.DataFrame, X: pd.DataFrame) -> NDArray[np.float64]:
-        slot = self._slots(frame, X)
-        rate = np.where(np.isfinite(slot), self.rates_[np.clip(np.nan_to_num(slot, nan=1), 1, self.max_slot)
-                                                        .astype(np.intp) - 1], np.nan)
-        race = frame["race_id"].to_numpy()
-        # a race with no slot known at all: every entry alike; otherwise an unknown slot cannot win
-        any_known = pd.Series(np.isfinite(slot)).groupby(race, sort=False).transform("any").to_numpy()
-        return np.where(np.isfinite(rate), rate, np.where(any_known, _P_FLOOR, 1.0))
-
-    def predict_proba(self, frame: pd.DataFrame, X: pd.DataFrame) -> NDArray[np.float64]:
-        w = self._weights(frame, X)
-        race = frame["race_id"].to_numpy()
-        return group_softmax(np.log(w), race)
-
-    def utilities(self, frame: pd.DataFrame, X: pd.DataFrame) -> NDArray[np.float64]:
-        return np.log(np.maximum(self.predict_proba(frame, X), _P_FLOOR))
-
-    def predict_field(self, frame: pd.DataFrame, X: pd.DataFrame, *, n_sims: int = 20000,
-                      seed: int | None = 0) -> pd.DataFrame:
-        out = field_probabilities(self.utilities(frame, X), frame["race_id"].to_numpy(), n_sims=n_sims,
-                                  seed=seed)
-        return out.set_axis(frame.index)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"type": self.model_type, "params": self.get_params(), "rates": self.rates_.tolist()}
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> _Baseline:
-        m = cls(**data["params"])
-        m.rates_ = np.asarray(data["rates"], dtype=np.float64)
-        return m
-
-
-def _grid_slots(frame: pd.DataFrame) -> NDArray[np.float64]:
-    """Starting slot per entry (pit lane behind the last slot), as the grid features define it."""
-    from formguide.f1.features import _grid_slot
-
-    return _grid_slot(frame)
-
-
-class GridBaseline(_Baseline):
-    """P(win | grid slot) from the last ``seasons`` seasons of training races, renormalised per race."""
-
-    model_type = "grid"
-
-    def _slots(self, frame: pd.DataFrame, X: pd.DataFrame) -> NDArray[np.float64]:
-        return _grid_slots(frame)
-
-
-class PoleBaseline(_Baseline):
-    """The pole-sitter gets the historical pole win rate; the rest share what is left by grid-slot rate."""
-
-    model_type = "pole"
-
-    def _slots(self, frame: pd.DataFrame, X: pd.DataFrame) -> NDArray[np.float64]:
-        return _grid_slots(frame)
-
-    def predict_proba(self, frame: pd.DataFrame, X: pd.DataFrame) -> NDArray[np.float64]:
-        return _leader_share(self._slots(frame, X), super().predict_proba(frame, X), self.rates_[0],
-                             frame["race_id"].to_numpy())
-
-
-class LeaderBaseline(_Baseline):
-    """The championship leader before the race gets the historical leader win rate; the others share the
-    rest by their standing's historical win rate. At a season's first race last season's final standings
-    stand in.
-    """
-
-    model_type = "leader"
-
-    def _slots(self, frame: pd.DataFrame, X: pd.DataFrame) -> NDArray[np.float64]:
-        for col in ("champ_position", "champ_prev_season"):
-            if col not in X.columns:
-                raise ValueError(f"the leader baseline needs feature column {col!r} (championship features)")
-        now = X["champ_position"].to_numpy(dtype=np.float64, na_value=np.nan)
-        prev = X["champ_prev_season"].to_numpy(dtype=np.float64, na_value=np.nan)
-        race = frame["race_id"].to_numpy()
-        has_now = pd.Series(np.isfinite(now)).groupby(race, sort=False).transform("any").to_numpy()
-        return np.where(has_now, now, prev)
-
-    def predict_proba(self, frame: pd.DataFrame, X: pd.DataFrame) -> NDArray[np.float64]:
-        return _leader_share(self._slots(frame, X), super().predict_proba(frame, X), self.rates_[0],
-                             frame["race_id"].to_numpy())
-
-
-def _leader_share(slot: NDArray[np.float64], p: NDArray[np.float64], top_rate: float,
-                  race: NDArray[Any]) -> NDArray[np.float64]:
-    """Give the slot-1 entries of each race ``top_rate`` in total, the others ``1 - top_rate`` in proportion
-    to ``p``; races without a slot-1 entry keep ``p``."""
-    first = slot == 1
-    codes, n = _codes(race)
-    n_first = np.bincount(codes, weights=first, minlength=n)
-    rest = np.bincount(codes, weights=np.where(first, 0.0, p), minlength=n)
-    has = (n_first[codes] > 0) & (rest[codes] > 0)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        shared = np.where(first, top_rate / n_first[codes], (1.0 - top_rate) * p / rest[codes])
-    return np.where(has, shared, p)
-
-
-# --------------------------------------------------------------------------------------------------
 # Factory and deserialisation
 # --------------------------------------------------------------------------------------------------
 
 MODEL_TYPES: dict[str, type[_FieldModel]] = {"plackett-luce": PlackettLuceModel, "lambdarank": LambdaRankModel}
-BASELINE_TYPES: dict[str, type[_Baseline]] = {"grid": GridBaseline, "pole": PoleBaseline, "leader": LeaderBaseline}
 
 
 def make_model(model_type: str, **params: Any) -> _FieldModel | _Baseline:

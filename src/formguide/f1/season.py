@@ -18,8 +18,10 @@ One run:
      features (:func:`formguide.f1.features.f1_feature_set`), refitted every ``refit_every`` races on races run
      before the block's first race (fits are cached in the model registry by the fingerprint of their
      training data, so an unchanged fit is loaded, not retrained);
-   * the model's utilities are rescaled for the simulation, where retirements are drawn separately: the
-     *finisher scale* maximises the Plackett–Luce likelihood of the finishers' order given out-of-sample
+   * the model's utilities are scaled by a *temperature* fitted, like every F1 model's, on the winners of
+     races before the race (out-of-sample utilities of the ``calibration_seasons`` seasons before it), because
+     the probability layer (:mod:`formguide.core.field_forecast`, shared with race predictions) reads
+     win probabilities as ``softmax(strength)`` and draws retirements given not winning; out-of-sample
      utilities of the ``calibration_seasons`` seasons before the race;
    * the weekend update (:class:`~formguide.f1.simulate.WeekendUpdater`, fitted on the same out-of-sample
      races) turns the prior into a posterior with the grid and the sprint result when they exist;
@@ -57,6 +59,8 @@ import numpy as np
 import pandas as pd
 
 from formguide.core.errors import DataValidationError, FormguideError
+from formguide.core.field_forecast import fit_temperature
+from formguide.core.jsonio import to_jsonable, write_json
 from formguide.f1.points import points_system
 from formguide.f1.simulate import (
     SCENARIOS,
@@ -67,7 +71,6 @@ from formguide.f1.simulate import (
     estimate_dnf_prob,
     estimate_scenario_effects,
     estimate_strength_drift,
-    fit_scale,
     simulate_championship,
     simulate_race,
 )
@@ -84,7 +87,7 @@ __all__ = [
     "write_json_atomic",
 ]
 
-FORMAT_VERSION = 2  # 2: each race's facts sit in its own `metadata` object
+FORMAT_VERSION = 3  # 2: each race's facts in a `metadata` object; 3: win temperature, one probability layer
 SPORT = "f1"
 logger = logging.getLogger("formguide.f1.season")
 _PROB_DIGITS = 6
@@ -106,7 +109,7 @@ class SeasonConfig:
     db: str | None = None
     seed: int = 0
     model_type: str = "plackett-luce"
-    #: Passed to the model; ``calibration`` is always None here (the finisher scale replaces it).
+    #: Passed to the model; ``calibration`` is always None here (the season's own temperature replaces it).
     model_params: dict[str, Any] = field(default_factory=lambda: {"max_age_days": 3652})
     refit_every: int = 4
     calibration_seasons: int = 2
@@ -208,22 +211,9 @@ def log_path(output: Path | str) -> Path:
 
 
 def write_json_atomic(path: Path | str, data: Any) -> None:
-    """Write JSON via a temporary file in the same folder and ``os.replace``: readers never see half a file,
-    and a failed write leaves the previous file untouched."""
-    path = Path(path)
-    text = json.dumps(data, indent=1, allow_nan=False)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.write("\n")
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+    """The season JSON, written atomically by the core (readers never see half a file, a failed write keeps the
+    previous one)."""
+    write_json(path, data, indent=1)
 
 
 # ------------------------------------------------------------------------------------------ fingerprints
@@ -303,12 +293,12 @@ class _Fit:
     trained_until: str
     training_races: int
     fingerprint: str
-    source: str  # "trained" | "loaded"
-    registry_id: int | None
+    source: str  # "trained" | "loaded" (from the fit cache)
     seconds: float
 
 
-def _model_name(model_type: str) -> str:
+def _run_name(model_type: str) -> str:
+    """Name the season runs are recorded under in ``training_runs`` (not a registry line)."""
     return f"f1-season-{model_type}"
 
 
@@ -321,9 +311,7 @@ def _prior_utilities(frame: pd.DataFrame, X: pd.DataFrame, season: int, config: 
     on every race run before the block's first race (and loaded from the registry when that training data
     and configuration were fitted before).
     """
-    from sqlalchemy.orm import Session
-
-    from formguide.core.registry import find_by_fingerprint, register_model, verified_parameters
+    from formguide.core import fitcache
     from formguide.f1 import models
     from formguide.f1.models import make_model, model_from_dict
 
@@ -341,7 +329,6 @@ def _prior_utilities(frame: pd.DataFrame, X: pd.DataFrame, season: int, config: 
     model_code = hashlib.sha256(inspect.getsource(models).encode()).hexdigest()[:12]
     model_config = {"model_type": config.model_type, "params": params, "feature_set": feature_version,
                     "model_code": model_code}
-    name = _model_name(config.model_type)
     for _, block in window.groupby("season", sort=True):
         block = block.sort_values(["date", "round"]).reset_index(drop=True)
         for start in range(0, len(block), config.refit_every):
@@ -354,34 +341,25 @@ def _prior_utilities(frame: pd.DataFrame, X: pd.DataFrame, season: int, config: 
             if n_before == 0:
                 continue
             t0 = time.perf_counter()
-            model, source, reg_id = None, "trained", None
-            with Session(engine) as session:
-                record = None if config.force_retrain else find_by_fingerprint(session, name, fp, model_config)
-                if record is not None:
-                    model = model_from_dict(verified_parameters(record))
-                    source, reg_id = "loaded", int(record.id)
+            model, source = None, "trained"
+            cached = None if config.force_retrain else fitcache.get(engine, fp)
+            if cached is not None:
+                model, source = model_from_dict(cached), "loaded"
             if model is None:
                 try:
                     model = make_model(config.model_type, **params).fit(frame.loc[fit_rows], X.loc[fit_rows])
                 except ValueError as exc:
                     logger.warning("no model for block from %s: %s", anchor_key, exc)
                     continue
-                with Session(engine) as session, session.begin():
-                    rec = register_model(
-                        session, sport=SPORT, name=name, model_type=config.model_type,
-                        parameters=model.to_dict(), metrics={}, config=model_config,
-                        feature_set_version=feature_version, data_fingerprint=fp,
-                        training_competitions=["WC"],
-                        training_seasons=sorted({str(s) for s in frame.loc[fit_rows, "season"].unique()}))
-                    reg_id = int(rec.id)
+                fitcache.put(engine, fp, sport=SPORT, model_type=config.model_type, parameters=model.to_dict())
                 stats["models_trained"] += 1
             else:
                 stats["models_loaded"] += 1
             seconds = time.perf_counter() - t0
-            fit = _Fit(anchor_key, str(pd.Timestamp(anchor_date).date()), n_before, fp, source, reg_id, seconds)
+            fit = _Fit(anchor_key, str(pd.Timestamp(anchor_date).date()), n_before, fp, source, seconds)
             for rid in part["race_id"]:
                 idx = np.asarray(rows_of[rid])
-                U[idx] = model.utilities(frame.iloc[idx], X.iloc[idx])
+                U[idx] = model.predict_strength(frame.iloc[idx], X.iloc[idx])
                 fits[int(rid)] = fit
             logger.debug("model for %s (%d races) %s in %.2f s", anchor_key, len(part), source, seconds)
     return U, fits
@@ -391,7 +369,6 @@ def _prior_utilities(frame: pd.DataFrame, X: pd.DataFrame, season: int, config: 
 @dataclass
 class _Calibration:
     scale: float
-    scale_se: float
     n_races: int
     updater: WeekendUpdater | None
     updater_error: str | None
@@ -400,18 +377,21 @@ class _Calibration:
 
 
 def _calibrate(frame: pd.DataFrame, U: np.ndarray, rows: np.ndarray) -> _Calibration:
-    """Finisher scale and weekend updater on out-of-sample utilities of ``rows`` (earlier races)."""
+    """Win temperature and weekend updater on out-of-sample utilities of ``rows`` (earlier races)."""
     hist = frame.iloc[np.flatnonzero(rows)].reset_index(drop=True)
     u = U[rows]
-    scale, se, n_races = fit_scale(hist, u)
-    if n_races == 0:
-        raise DataValidationError("no earlier race with out-of-sample model strengths to calibrate on")
+    won = hist["position"].to_numpy(dtype=np.float64, na_value=np.nan) == 1
+    try:
+        scale = fit_temperature(u, hist["race_id"].to_numpy(), won)
+    except ValueError as exc:
+        raise DataValidationError("no earlier race with out-of-sample model strengths to calibrate on") from exc
+    n_races = int(pd.unique(hist.loc[won, "race_id"]).size)
     try:
         updater, err = WeekendUpdater().fit(hist, scale * u), None
     except (DataValidationError, FormguideError) as exc:
         updater, err = None, str(exc)
     drift, pairs = estimate_strength_drift(hist, scale * u)
-    return _Calibration(float(scale), float(se), int(n_races), updater, err, drift, pairs)
+    return _Calibration(float(scale), int(n_races), updater, err, drift, pairs)
 
 
 def _status(race: pd.DataFrame) -> str:
@@ -425,27 +405,6 @@ def _status(race: pd.DataFrame) -> str:
 def _r(x: float) -> float | None:
     x = float(x)
     return round(x, _PROB_DIGITS) if math.isfinite(x) else None
-
-
-def _clean(obj: Any) -> Any:
-    """JSON-safe copy: numpy scalars to Python, non-finite floats (an estimate that does not exist) to null."""
-    if isinstance(obj, dict):
-        return {str(k): _clean(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [_clean(v) for v in obj]
-    return _opt(obj)
-
-
-def _opt(v: Any) -> Any:
-    if v is None:
-        return None
-    if isinstance(v, float | np.floating):
-        return None if not math.isfinite(float(v)) else float(v)
-    if isinstance(v, np.integer):
-        return int(v)
-    if isinstance(v, np.bool_):
-        return bool(v)
-    return v
 
 
 def _standings(season_rows: pd.DataFrame) -> tuple[dict, dict, dict, dict]:
@@ -536,7 +495,7 @@ def _predict_race(frame: pd.DataFrame, idx: np.ndarray, season: int, config: Sea
         scen_out[name] = {"available": True, "effect": effects[name].to_dict(), "drivers": rows}
     actual = None
     if race["position"].notna().any():
-        actual = [{"driver": d, "code": c, "position": _opt(p), "points": _opt(pt), "status": _opt(s)}
+        actual = [{"driver": d, "code": c, "position": to_jsonable(p), "points": to_jsonable(pt), "status": to_jsonable(s)}
                   for d, c, p, pt, s in zip(drivers, codes, race["position"], race["points"], race["status"],
                                             strict=True)]
         actual.sort(key=lambda r: (r["position"] is None, r["position"]))
@@ -544,12 +503,12 @@ def _predict_race(frame: pd.DataFrame, idx: np.ndarray, season: int, config: Sea
         "metadata": {
             "race_id": int(first["race_id"]), "season": int(first["season"]), "round": int(first["round"]),
             "race_name": str(first["race_name"]), "circuit": str(first["circuit"]),
-            "circuit_type": _opt(first["circuit_type"]), "date": pd.Timestamp(first["date"]).isoformat(),
+            "circuit_type": to_jsonable(first["circuit_type"]), "date": pd.Timestamp(first["date"]).isoformat(),
             "has_sprint": bool(first["has_sprint"]), "status": _status(race)},
         "model": None if fit is None else {
             "block_from": fit.anchor, "trained_until": fit.trained_until, "training_races": fit.training_races,
-            "fingerprint": fit.fingerprint, "source": fit.source, "registry_id": fit.registry_id},
-        "calibration": {"finisher_scale": cal.scale, "finisher_scale_se": cal.scale_se,
+            "fingerprint": fit.fingerprint, "source": fit.source},
+        "calibration": {"temperature": cal.scale,
                         "calibration_races": cal.n_races, "strength_drift": cal.drift,
                         "strength_drift_pairs": cal.drift_pairs},
         "weekend_update": {
@@ -645,7 +604,7 @@ def _run(config: SeasonConfig, trigger: str, changes: Sequence[str], ingest_path
         logger.info("change: %s", c)
     previous = _read_previous(config.output)
     engine = open_store(config.db)
-    run_id = start_run(engine, sport=SPORT, run_type="season", model_name=_model_name(config.model_type),
+    run_id = start_run(engine, sport=SPORT, run_type="season", model_name=_run_name(config.model_type),
                        config=settings)
     logger.info("season run started (%s): data %s, output %s", trigger, config.data, config.output)
     try:
@@ -700,7 +659,7 @@ def _run(config: SeasonConfig, trigger: str, changes: Sequence[str], ingest_path
         }
         entry["duration_s"] = round(time.perf_counter() - started, 3)
         history = (previous or {}).get("metadata", {}).get("training_history", []) + [entry]
-        document = _clean(_document(config, settings, season, predictions, frame, history, fit_seconds, entry))
+        document = to_jsonable(_document(config, settings, season, predictions, frame, history, fit_seconds, entry))
         write_json_atomic(config.output, document)
         logger.info("wrote %s: %d races (%d computed, %d reused, %d failed) in %.2f s", config.output,
                     len(predictions), len(computed), len(reuse), len(failed), entry["duration_s"])
@@ -716,7 +675,7 @@ def _run(config: SeasonConfig, trigger: str, changes: Sequence[str], ingest_path
         if previous is not None:
             with contextlib.suppress(Exception):
                 previous["metadata"]["training_history"] = previous["metadata"].get("training_history", []) + [entry]
-                write_json_atomic(config.output, _clean(previous))
+                write_json_atomic(config.output, to_jsonable(previous))
         raise
     finally:
         engine.dispose()

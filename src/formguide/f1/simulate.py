@@ -16,8 +16,9 @@ Everything works on log-strengths (Plackett–Luce utilities) per driver and rac
   races (the gain maximises the Plackett–Luce likelihood of the race result given ``mu + gain * residual``),
   which identifies ``tau^2`` and each session's noise variance. See the class docstring.
 * **Overrides** (:func:`apply_weights`): an analyst multiplies a driver's or a team's strength.
-* **Races** (:func:`simulate_race`) and **championships** (:func:`simulate_championship`) are vectorised
-  over simulations with :mod:`formguide.core.field`.
+* **Races** (:func:`simulate_race`) and **championships** (:func:`simulate_championship`) go through the
+  core's one probability layer (:mod:`formguide.core.field_forecast`: the winner drawn exactly from the
+  strengths, retirements given not winning), the same layer race predictions and backtests use.
 """
 
 from __future__ import annotations
@@ -31,7 +32,9 @@ import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 
 from formguide.core.errors import DataValidationError, FormguideError
-from formguide.core.field import finishing_positions, position_distribution, sample_orders
+from formguide.core.estimators import BaseEstimator, check_is_fitted
+from formguide.core.field import finishing_positions
+from formguide.core.field_forecast import field_probabilities, sample_finishes
 from formguide.f1.points import PointsSystem, points_system
 
 __all__ = [
@@ -375,7 +378,7 @@ def _sprint_signal(frame: pd.DataFrame) -> NDArray[np.float64]:
 _SIGNALS = {"grid": _grid_signal, "sprint": _sprint_signal}
 
 
-class WeekendUpdater:
+class WeekendUpdater(BaseEstimator):
     """Bayesian update of pre-weekend strengths with the weekend's sessions (grid, then sprint).
 
     Model, within a race (all quantities centred on the race mean): ``theta = mu + e0``, ``e0 ~ N(0, tau2)``
@@ -447,8 +450,7 @@ class WeekendUpdater:
 
     def update(self, race: pd.DataFrame, prior: ArrayLike) -> WeekendPosterior:
         """Posterior strengths of one race's entries given whichever fitted sessions it has results for."""
-        if not hasattr(self, "sessions_"):
-            raise FormguideError("WeekendUpdater is not fitted; call fit(history, prior) first")
+        check_is_fitted(self, "sessions_")
         mu = np.asarray(prior, dtype=np.float64)
         if mu.shape != (len(race),):
             raise ValueError(f"prior must have one value per race row ({len(race)}), got shape {mu.shape}")
@@ -643,16 +645,15 @@ def simulate_race(
         points = points_system(2025)
     table = (points.race_table(k) if isinstance(points, PointsSystem)
              else np.pad(np.asarray(points, dtype=np.float64), (0, max(k - len(points), 0)))[:k])
-    orders, retired = sample_orders(u, n, rng, dnf_prob=q, return_retired=True)
-    pos = finishing_positions(orders)
-    pts = np.where(retired, 0.0, table[pos])
-    dist = position_distribution(orders)
-    positions = np.arange(1, k + 1, dtype=np.float64)
+    fc = field_probabilities(u, np.zeros(k), dnf_prob=q, n_sims=n, seed=rng, points=int(np.count_nonzero(table)),
+                             points_table=table, positions=True)
+    f = fc.frame
     return RaceSimulation(
         drivers=drivers, constructors=constructors, scenario=scenario, log_strength=u, dnf_prob=q,
-        position_probs=dist, win=dist[:, 0].copy(), podium=dist[:, :3].sum(axis=1),
-        points_prob=(pts > 0).mean(axis=0), expected_points=pts.mean(axis=0),
-        expected_position=dist @ positions, retired=retired.mean(axis=0), n_simulations=n, effect=effect,
+        position_probs=fc.positions, win=f["p_win"].to_numpy(), podium=f["p_podium"].to_numpy(),
+        points_prob=f["p_points"].to_numpy(), expected_points=f["expected_points"].to_numpy(),
+        expected_position=f["expected_position"].to_numpy(), retired=f["p_retire"].to_numpy(), n_simulations=n,
+        effect=effect,
     )
 
 
@@ -783,9 +784,9 @@ def simulate_championship(
             walk += gen.normal(0.0, math.sqrt(strength_drift), size=walk.shape)
         for table, qq, counts_wins in sessions:
             if walk is None:
-                orders, retired = sample_orders(u, n, gen, dnf_prob=qq, return_retired=True)
+                orders, retired = sample_finishes(u, qq, n, gen)
             else:  # one field per simulation: its own strengths
-                orders, retired = sample_orders(u + walk[:, dr], 1, gen, dnf_prob=qq, return_retired=True)
+                orders, retired = sample_finishes(u + walk[:, dr], qq, 1, gen)
                 orders, retired = orders[:, 0, :], retired[:, 0, :]
             # Only the scoring places matter; a place is scored when a finisher holds it (retired cars are
             # behind every finisher, so that is "place < number of finishers").

@@ -7,15 +7,14 @@ interrupted or failed download never leaves a half-written CSV where an older go
 
 from __future__ import annotations
 
-import os
 import re
-import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
 import httpx
 
 from formguide.core.errors import DownloadError
+from formguide.core.jsonio import write_text_atomic
 
 BASE_URL = "https://www.football-data.co.uk/mmz4281"
 _LEAGUE = re.compile(r"^[A-Z]{1,3}[0-9]?$")  # E0, SC1, SP2, EC (National League)
@@ -40,19 +39,6 @@ def validate_season(code: str) -> str:
     if not _SEASON.match(code) or (int(code[:2]) + 1) % 100 != int(code[2:]):
         raise ValueError(f"invalid season code {code!r}: expected two consecutive years such as '2324'")
     return code
-
-
-def _write_atomically(dest: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, dest)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _fetch(client: httpx.Client, url: str, timeout: float) -> bytes:
@@ -86,7 +72,10 @@ def download_football(
     league_codes = [validate_league(code) for code in _as_list(leagues)]
     season_codes = [validate_season(code) for code in _as_list(seasons)]
     dest = Path(dest_dir)
-    dest.mkdir(parents=True, exist_ok=True)
+    try:
+        dest.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise DownloadError(f"cannot write into {dest}: {exc.strerror or exc}") from None
     own_client = client is None
     http = httpx.Client() if own_client else client
     written: list[Path] = []
@@ -95,7 +84,7 @@ def download_football(
             for season in season_codes:
                 url = f"{base_url.rstrip('/')}/{season}/{league}.csv"
                 target = dest / f"{league}_{season}.csv"
-                _write_atomically(target, _fetch(http, url, timeout))
+                write_text_atomic(target, _fetch(http, url, timeout))
                 written.append(target)
     finally:
         if own_client:

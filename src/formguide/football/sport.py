@@ -1,16 +1,50 @@
-"""Football's plug-in for the core: ingest, canonical frame, features, markets and models."""
+"""Football's plug-in for the core: ingest, canonical frame, features, markets, models, options and simulation."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
+from pydantic import Field
 from sqlalchemy import Engine
 
-from formguide.core.sport import IngestReport, MatchSport
+from formguide.core.match import MatchSport
+from formguide.core.options import (
+    BacktestBettingOptions,
+    NoOptions,
+    PredictBettingOptions,
+    SportOptions,
+    UseCaseOptions,
+)
+from formguide.core.sport import IngestReport, SimulationOutput
+from formguide.core.walkforward import Cadence
+
+Overround = Literal["multiplicative", "additive", "power", "shin"]
+
+
+class DixonColesOptions(SportOptions):
+    """Dixon-Coles settings a user may override (the estimator's defaults apply otherwise)."""
+
+    xi: float | None = Field(None, ge=0, le=0.1, allow_inf_nan=False, description="Dixon-Coles time decay per day.")
+    shots_weight: float | None = Field(None, ge=0, le=1, allow_inf_nan=False, description=(
+        "Dixon-Coles: weight of the shots-on-target fit in the expected goals (0 = goals only; default 0.2)."))
+    red_card_weight: float | None = Field(None, ge=0, le=10, allow_inf_nan=False, description=(
+        "Dixon-Coles: weight of matches with a sending-off (1 = like any other; default 0.5)."))
+    stacker: Literal["logistic", "lightgbm"] = Field("logistic", description="Blend stacker: logistic or lightgbm.")
+
+
+class FootballTrainOptions(DixonColesOptions):
+    calibration: Literal["isotonic", "platt", "none"] = Field("isotonic", description=(
+        "Blend calibration: isotonic, platt or none."))
+    overround: Overround = Field("multiplicative", description=(
+        "Overround removal of the market inputs: multiplicative, additive, power or shin."))
+
+
+class FootballBacktestOptions(DixonColesOptions, BacktestBettingOptions):
+    bankroll: float = Field(100.0, gt=0, allow_inf_nan=False, description="Starting bankroll of the betting simulation.")
 
 
 def _estimators():
@@ -23,27 +57,44 @@ def _estimators():
 class FootballSport(MatchSport):
     name = "football"
     outcome_labels = ("H", "D", "A")
+    selection_names = {"H": "home", "D": "draw", "A": "away"}
+    main_market = "1x2"
+    draw_index = 1
     model_types = ("dixon-coles", "poisson", "elo", "blend")
+    train_cadence = Cadence(period="month")
+    backtest_cadence = Cadence(period="week")
+    options = UseCaseOptions(train=FootballTrainOptions, backtest=FootballBacktestOptions,
+                             predict=PredictBettingOptions, simulate=NoOptions)
 
+    # ------------------------------------------------------------------------------------ data
     def ingest(self, engine: Engine, paths: Sequence[Path], *, progress: Callable[[int], None] | None = None
                ) -> IngestReport:
         from formguide.football import store_io
 
         return store_io.ingest_files(engine, paths, progress=progress)
 
+    def count_ingest_units(self, paths: Sequence[Path]) -> int | None:
+        from formguide.core.errors import FormguideError
+        from formguide.football.parse import iter_csv_files
+
+        try:
+            return len(iter_csv_files(paths))
+        except FormguideError:  # a missing path: ingest rejects and records it, the others still go in
+            return len(paths)
+
     def load_frame(self, engine: Engine, competitions: Sequence[str] | None = None) -> pd.DataFrame:
         from formguide.football import store_io
 
         return store_io.load_frame(engine, competitions)
 
-    def feature_set(self, **options: Any):
-        from formguide.football.features import football_feature_set
-
-        return football_feature_set(**options)
-
     def outcome(self, frame: pd.DataFrame) -> np.ndarray:
         return _estimators().outcome_index(frame)
 
+    def actual_results(self, frame: pd.DataFrame) -> dict[int, str]:
+        played = frame[frame["home_goals"].notna()]
+        return {int(r.event_id): f"{int(r.home_goals)}-{int(r.away_goals)} {r.result}" for r in played.itertuples()}
+
+    # -------------------------------------------------------------------------------- markets
     def market_probabilities(self, frame: pd.DataFrame, *, which: str = "close",
                              method: str = "multiplicative") -> np.ndarray:
         from formguide.football import markets
@@ -55,6 +106,28 @@ class FootballSport(MatchSport):
 
         return markets.odds_matrix(frame, "best")
 
+    def prices_before_kickoff(self, frame: pd.DataFrame) -> np.ndarray:
+        """Best price known before kick-off: best closing if recorded, else best opening."""
+        from formguide.football import markets
+
+        best = markets.odds_matrix(frame, "best")
+        return np.where(np.isnan(best), markets.odds_matrix(frame, "open"), best)
+
+    def extra_markets(self, model: Any, rows: pd.DataFrame) -> list[tuple[str, float | None, str, dict[str, np.ndarray]]]:
+        from formguide.football.models import score_markets
+        from formguide.football.models.estimators import ScoreDistribution
+
+        if not isinstance(model, ScoreDistribution):
+            return []
+        over = score_markets.over_under(model.score_matrix(rows))[:, 0]
+        return [("total", 2.5, "2.5", {"over": over, "under": 1.0 - over})]
+
+    # ------------------------------------------------------------------------- features, models
+    def feature_set(self, **options: Any):
+        from formguide.football.features import football_feature_set
+
+        return football_feature_set(**options)
+
     def make_model(self, model_type: str, **params: Any):
         return _estimators().make_estimator(model_type, **params)
 
@@ -62,4 +135,33 @@ class FootballSport(MatchSport):
         return _estimators().estimator_from_dict(data)
 
     def baselines(self) -> dict[str, Callable[[], Any]]:
-        return {"elo": _estimators().EloEstimator}
+        return {**super().baselines(), "elo": _estimators().EloEstimator}
+
+    def model_params(self, model_type: str, options: SportOptions) -> dict[str, Any]:
+        """The Dixon-Coles options given go to a Dixon-Coles/Poisson model, or to a blend's base model."""
+        dc = {k: float(getattr(options, k)) for k in ("xi", "shots_weight", "red_card_weight")
+              if getattr(options, k, None) is not None}
+        if model_type == "blend":
+            blend: dict[str, Any] = {"stacker": getattr(options, "stacker", "logistic")}
+            if isinstance(options, FootballTrainOptions):
+                blend |= {"calibration": None if options.calibration == "none" else options.calibration,
+                          "market_method": options.overround}
+            return {**blend, **({"base_params": dc} if dc else {})}
+        return dc if model_type in ("dixon-coles", "poisson") else {}
+
+    def feature_options(self, options: SportOptions) -> dict[str, Any]:
+        if isinstance(options, FootballTrainOptions):
+            return {"overround_method": options.overround}
+        return {}
+
+    # ------------------------------------------------------------------------------ simulation
+    def simulate(self, engine: Engine, competition: str, season: str, date_from: pd.Timestamp | None, n: int,
+                 seed: int, options: SportOptions, serve: Callable[[pd.Timestamp], Any]) -> SimulationOutput:
+        from formguide.football.predict import simulate_remaining
+
+        return simulate_remaining(self, engine, competition, season, date_from, n=n, seed=seed, serve=serve)
+
+    def cli(self):
+        from formguide.football.cli import football_app
+
+        return football_app

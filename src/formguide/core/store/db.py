@@ -1,12 +1,13 @@
 """Engine, sessions and migrations.
 
-The database comes from ``--db URL`` or ``FORMGUIDE_DB_URL``; the default is an embedded SQLite file
-``./var/formguide.sqlite`` so a fresh clone needs no server. Schema changes go through Alembic only.
+The database URL comes from the settings (``core.settings``: ``--db URL``, ``FORMGUIDE_DB_URL``, or the
+embedded SQLite file under ``FORMGUIDE_HOME``), so a fresh clone needs no server. Schema changes go through
+Alembic only, and run once per process and store (:func:`open_store`).
 """
 
 from __future__ import annotations
 
-import os
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -17,21 +18,20 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from formguide.core.errors import StoreError
 
-DEFAULT_DB_PATH = Path("var") / "formguide.sqlite"
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+_migrated: set[str] = set()
+_migrate_lock = threading.Lock()
 
 
 def resolve_url(url: str | None = None) -> str:
-    """The URL to use: explicit, else ``FORMGUIDE_DB_URL``, else the embedded SQLite default."""
-    if url:
-        return url
-    env = os.environ.get("FORMGUIDE_DB_URL")
-    if env:
-        return env
-    return f"sqlite:///{DEFAULT_DB_PATH}"
+    """The URL to use: explicit, else the settings' store (``FORMGUIDE_DB_URL`` or the embedded default)."""
+    from formguide.core.settings import load_settings
+
+    return load_settings(db_url=url or None).store_url
 
 
-def _redact(url: str) -> str:
+def redact_url(url: str) -> str:
+    """The URL with any password hidden, for messages and ``formguide info``."""
     from sqlalchemy.engine import make_url
 
     try:
@@ -64,14 +64,14 @@ def make_engine(url: str | None = None, *, check: bool = True) -> Engine:
         else:
             engine = create_engine(url, pool_pre_ping=True, connect_args=_connect_args(url))
     except (SQLAlchemyError, ImportError, ValueError) as exc:
-        raise StoreError(f"cannot use database URL {_redact(url)}: {exc}") from exc
+        raise StoreError(f"cannot use database URL {redact_url(url)}: {exc}") from exc
     if check:
         try:
             with engine.connect() as conn:
                 conn.execute(text("SELECT 1"))
         except (OperationalError, SQLAlchemyError, OSError) as exc:
             reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0] if str(exc) else type(exc).__name__
-            raise StoreError(f"cannot reach database {_redact(url)}: {reason}") from exc
+            raise StoreError(f"cannot reach database {redact_url(url)}: {reason}") from exc
     return engine
 
 
@@ -94,11 +94,22 @@ def upgrade(engine: Engine) -> None:
 
 
 def open_store(url: str | None = None, *, migrate: bool = True) -> Engine:
-    """Engine for the store, migrated to the newest schema."""
+    """Engine for the store, migrated to the newest schema the first time this process opens it."""
+    url = resolve_url(url)
+    fresh_file = url.startswith("sqlite") and not _sqlite_file_exists(url)
     engine = make_engine(url)
     if migrate:
-        upgrade(engine)
+        key = engine.url.render_as_string(hide_password=False)
+        with _migrate_lock:
+            if fresh_file or key not in _migrated:
+                upgrade(engine)
+                _migrated.add(key)
     return engine
+
+
+def _sqlite_file_exists(url: str) -> bool:
+    path = url.split("///", 1)[1].split("?", 1)[0] if "///" in url else ""
+    return path not in ("", ":memory:") and Path(path).exists()
 
 
 def table_names(engine: Engine) -> list[str]:

@@ -175,13 +175,20 @@ class FeatureSetRecord(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime, server_default=func.now())
 
 
+#: ``entry_id`` of a row about the event as a whole (a football match) rather than one participant of it.
+WHOLE_EVENT = 0
+
+
 class FeatureValue(Base):
+    """Feature values of one row of a sport's frame: an event, or one entry (a driver) of a field event."""
+
     __tablename__ = "feature_values"
-    __table_args__ = (UniqueConstraint("feature_set_id", "event_id"),)
+    __table_args__ = (UniqueConstraint("feature_set_id", "event_id", "entry_id", name="uq_feature_values_key"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     feature_set_id: Mapped[int] = mapped_column(ForeignKey("feature_sets.id", ondelete="CASCADE"))
     event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), index=True)
+    entry_id: Mapped[int] = mapped_column(Integer, default=WHOLE_EVENT, server_default="0")
     values: Mapped[dict] = mapped_column(JSON)
     computed_at: Mapped[datetime] = mapped_column(DateTime, server_default=func.now())
 
@@ -230,6 +237,10 @@ class TrainingRun(Base):
     accuracy: Mapped[float | None] = mapped_column(Float)
     draw_accuracy: Mapped[float | None] = mapped_column(Float)
     ece: Mapped[float | None] = mapped_column(Float)
+    #: The sport's own named metrics of the evaluation window (football: rps, log_loss...; F1: win_log_loss...).
+    metrics: Mapped[dict | None] = mapped_column(JSON)
+    headline_metric: Mapped[str | None] = mapped_column(String(64))
+    headline_value: Mapped[float | None] = mapped_column(Float)
     data_fingerprint: Mapped[str | None] = mapped_column(String(64))
     config: Mapped[dict | None] = mapped_column(JSON)
     error_message: Mapped[str | None] = mapped_column(Text)
@@ -237,11 +248,16 @@ class TrainingRun(Base):
 
 
 class Prediction(Base):
+    """One served forecast of one market of an event (or of one entry of it), with the price and stake."""
+
     __tablename__ = "predictions"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     model_id: Mapped[int] = mapped_column(ForeignKey("models.id", ondelete="CASCADE"), index=True)
     event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), index=True)
+    entry_id: Mapped[int] = mapped_column(Integer, default=WHOLE_EVENT, server_default="0")
+    market: Mapped[str] = mapped_column(String(32), default="1x2", server_default="1x2")
+    line: Mapped[float | None] = mapped_column(Float)
     feature_set_version: Mapped[str | None] = mapped_column(String(96))
     as_of: Mapped[datetime | None] = mapped_column(DateTime)
     created_at: Mapped[datetime] = mapped_column(DateTime, server_default=func.now())
@@ -253,20 +269,22 @@ class Prediction(Base):
     tier: Mapped[str | None] = mapped_column(String(4))
 
 
-class Task(Base):
-    """Persistent background jobs (training requests) picked up by a worker."""
+class FitCacheEntry(Base):
+    """A fitted model kept for reuse, keyed by everything its fit depended on (configuration and data).
 
-    __tablename__ = "tasks"
+    Not a model version: nothing here is a champion or shows in ``models list``. The serving layer keeps
+    a champion refitted as of a date here, the F1 season pipeline its block fits.
+    """
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    kind: Mapped[str] = mapped_column(String(32))
-    status: Mapped[str] = mapped_column(String(16), default="queued")
-    payload: Mapped[dict | None] = mapped_column(JSON)
-    result: Mapped[dict | None] = mapped_column(JSON)
-    error: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(DateTime, server_default=func.now())
-    started_at: Mapped[datetime | None] = mapped_column(DateTime)
-    finished_at: Mapped[datetime | None] = mapped_column(DateTime)
+    __tablename__ = "fit_cache"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    sport: Mapped[str] = mapped_column(String(32))
+    model_type: Mapped[str] = mapped_column(String(64))
+    parameters: Mapped[dict] = mapped_column(JSON)
+    parameters_sha256: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    used_at: Mapped[datetime] = mapped_column(DateTime)
 
 
 class Entry(Base):

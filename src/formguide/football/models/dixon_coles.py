@@ -39,9 +39,10 @@ from scipy.special import gammaln
 from threadpoolctl import ThreadpoolController
 
 from formguide.core.errors import FormguideError
+from formguide.core.estimators import BaseEstimator, check_is_fitted
 from formguide.football.models import score_markets
 
-__all__ = ["ConvergenceError", "DixonColesModel", "PoissonModel"]
+__all__ = ["ConvergenceError", "DixonColesModel"]
 
 _LOG_FLOOR = 1e-10  # tau is floored here only at trial points the line search then rejects
 _RHO_LIMIT = 0.99  # |rho| < 1 keeps tau(1, 1) = 1 - rho positive
@@ -142,7 +143,7 @@ def _timestamp(value: Any, name: str) -> pd.Timestamp:
     return ts
 
 
-class DixonColesModel:
+class DixonColesModel(BaseEstimator):
     """Dixon-Coles goal model; ``rho=False`` gives independent Poisson goals.
 
     Parameters
@@ -161,8 +162,6 @@ class DixonColesModel:
         defence +0.17, so about 0.2 (18% fewer goals scored, 22% more conceded).
     maxiter : L-BFGS-B iteration limit.
     """
-
-    _RHO = True
 
     def __init__(
         self,
@@ -197,7 +196,8 @@ class DixonColesModel:
         if not np.isfinite(self.promoted_penalty):
             raise ValueError(f"promoted_penalty must be finite, got {self.promoted_penalty!r}")
 
-    def get_params(self) -> dict[str, Any]:
+    def _json_params(self) -> dict[str, Any]:
+        """The parameters as plain JSON values (``ref_date`` as an ISO date)."""
         return {
             "xi": float(self.xi),
             "rho": bool(self.rho),
@@ -284,7 +284,7 @@ class DixonColesModel:
         hi, ai = codes[:n], codes[n:]
         if teams.size < 2:
             raise ValueError("need at least two teams")
-        problem = _Problem(hi, ai, hg, ag, w, teams.size, self._RHO and bool(self.rho), float(self.l2))
+        problem = _Problem(hi, ai, hg, ag, w, teams.size, bool(self.rho), float(self.l2))
         if self.l2 == 0:
             _check_identifiable(teams, problem)
         theta0 = problem.start()
@@ -341,8 +341,7 @@ class DixonColesModel:
 
     # ------------------------------------------------------------------ prediction
     def _check_fitted(self) -> None:
-        if not hasattr(self, "attack_"):
-            raise RuntimeError(f"{type(self).__name__} is not fitted; call fit() first")
+        check_is_fitted(self, "attack_")
 
     def _ratings(self, teams: ArrayLike, name: str):
         """Attack and defence of each named team (unseen ones get the ``unknown`` default), and the unseen names."""
@@ -431,7 +430,7 @@ class DixonColesModel:
     # ------------------------------------------------------------------ persistence
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe parameters and fitted state."""
-        out: dict[str, Any] = {"model": type(self).__name__, "version": 1, "params": self.get_params()}
+        out: dict[str, Any] = {"model": type(self).__name__, "version": 1, "params": self._json_params()}
         if hasattr(self, "attack_"):
             out["fitted"] = {
                 "teams": self.teams_.tolist(),
@@ -452,13 +451,12 @@ class DixonColesModel:
     def from_dict(cls, data: Mapping[str, Any]) -> DixonColesModel:
         """Rebuild a model written by ``to_dict`` (the class recorded there is used)."""
         name = data.get("model")
-        klass = _MODELS.get(name)
-        if klass is None:
-            raise ValueError(f"unknown model {name!r}; expected one of {sorted(_MODELS)}")
+        if name not in _MODEL_NAMES:
+            raise ValueError(f"unknown model {name!r}; expected one of {sorted(_MODEL_NAMES)}")
         params = dict(data["params"])
-        if klass is PoissonModel:
-            params.pop("rho", None)
-        model = klass(**params)
+        if name == "PoissonModel":  # an older name of the model with rho fixed at 0
+            params["rho"] = False
+        model = cls(**params)
         fitted = data.get("fitted")
         if fitted:
             teams = np.asarray(fitted["teams"], dtype=str)
@@ -477,36 +475,9 @@ class DixonColesModel:
             model.converged_ = bool(fitted["converged"])
         return model
 
-    def __repr__(self) -> str:
-        params = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
-        return f"{type(self).__name__}({params})"
 
 
-class PoissonModel(DixonColesModel):
-    """Independent Poisson goals: ``DixonColesModel`` with rho fixed at 0."""
-
-    _RHO = False
-
-    def __init__(
-        self,
-        xi: float = 0.0018,
-        max_goals: int = 10,
-        ref_date: Any = None,
-        l2: float = 0.0,
-        unknown: str = "raise",
-        promoted_penalty: float = 0.0,
-        maxiter: int = 1000,
-    ) -> None:
-        super().__init__(xi=xi, rho=False, max_goals=max_goals, ref_date=ref_date, l2=l2, unknown=unknown,
-                         promoted_penalty=promoted_penalty, maxiter=maxiter)
-
-    def get_params(self) -> dict[str, Any]:
-        params = super().get_params()
-        params.pop("rho")
-        return params
-
-
-_MODELS: dict[str, type[DixonColesModel]] = {"DixonColesModel": DixonColesModel, "PoissonModel": PoissonModel}
+_MODEL_NAMES = ("DixonColesModel", "PoissonModel")
 
 
 def _check_identifiable(teams: NDArray[np.str_], problem: _Problem) -> None:

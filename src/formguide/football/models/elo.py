@@ -16,6 +16,7 @@ from numpy.typing import ArrayLike, NDArray
 from scipy.optimize import minimize
 from scipy.special import expit
 
+from formguide.core.estimators import BaseEstimator, check_is_fitted
 from formguide.football.models.dixon_coles import ConvergenceError, single_threaded_blas
 
 __all__ = ["EloOrderedModel"]
@@ -36,7 +37,7 @@ def _outcome_codes(outcome: ArrayLike) -> NDArray[np.intp]:
     return codes
 
 
-class EloOrderedModel:
+class EloOrderedModel(BaseEstimator):
     """Ordered logit of the result (A < D < H) on the pre-match Elo difference.
 
     ``P(A) = s(c1 - b x)``, ``P(A or D) = s(c2 - b x)`` with ``x = elo_diff / 400`` and ``c1 < c2``. Home
@@ -104,8 +105,7 @@ class EloOrderedModel:
         return self
 
     def predict_proba(self, elo_diff: ArrayLike) -> NDArray[np.float64]:
-        if not hasattr(self, "coef_"):
-            raise RuntimeError("EloOrderedModel is not fitted; call fit() first")
+        check_is_fitted(self, "coef_")
         eta = self.coef_ * self._x(elo_diff) * 400.0
         f1 = expit(self.cutpoints_[0] - eta)
         f2 = expit(self.cutpoints_[1] - eta)

@@ -1,19 +1,23 @@
-"""Frame-level football models: what the core pipeline fits, evaluates, registers and serves.
+"""Frame-level football models: what the core fits, evaluates, registers and serves.
 
 Each wraps a focused model (Dixon-Coles, Elo ordered logit, stacker, calibrator) behind the core's
-``fit(frame, X)`` / ``predict_proba(frame, X)`` contract, and serialises to JSON only.
+``fit(frame, X)`` / ``predict_proba(frame, X)`` contract in scikit-learn's idiom (``BaseEstimator``), and
+serialises to JSON only. Goal models also give score distributions (:class:`ScoreDistribution`), which
+price the score markets and drive season simulations.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 import pandas as pd
 
 from formguide.core.calibration import MulticlassCalibrator
 from formguide.core.days import day_numbers
-from formguide.core.walkforward import walk_forward
+from formguide.core.estimators import BaseEstimator, check_is_fitted
+from formguide.core.walkforward import Cadence, walk_forward
 from formguide.football.markets import market_probabilities
 from formguide.football.models import score_markets
 from formguide.football.models.dixon_coles import DixonColesModel, dixon_coles_matrix
@@ -28,11 +32,18 @@ def outcome_index(frame: pd.DataFrame) -> np.ndarray:
     return frame["result"].map(_CODE).fillna(-1).to_numpy(dtype=np.int64)
 
 
+@runtime_checkable
+class ScoreDistribution(Protocol):
+    """A model that gives each fixture's score-probability matrix (home goals x away goals)."""
+
+    def score_matrix(self, frame: pd.DataFrame) -> np.ndarray: ...
+
+
 def _played(frame: pd.DataFrame) -> pd.DataFrame:
     return frame[frame["home_goals"].notna() & frame["away_goals"].notna()]
 
 
-class DixonColesEstimator:
+class DixonColesEstimator(BaseEstimator):
     """Dixon-Coles (or plain Poisson with ``rho=False``) refitted on all matches before the cut-off.
 
     ``max_age_days`` drops matches whose decay weight is negligible (exp(-xi * age)); with the default
@@ -71,11 +82,6 @@ class DixonColesEstimator:
         self.promoted_penalty = promoted_penalty
         self.red_card_weight = red_card_weight
         self.shots_weight = shots_weight
-
-    def get_params(self) -> dict[str, Any]:
-        return {"xi": self.xi, "rho": self.rho, "max_goals": self.max_goals, "max_age_days": self.max_age_days,
-                "promoted_penalty": self.promoted_penalty, "l2": self.l2, "red_card_weight": self.red_card_weight,
-                "shots_weight": self.shots_weight}
 
     def _check_params(self) -> None:
         if not (np.isfinite(self.red_card_weight) and self.red_card_weight >= 0):
@@ -119,6 +125,7 @@ class DixonColesEstimator:
 
     def expected_goals(self, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
         """Expected home and away goals of each fixture: the goals fit, blended with the shots fit."""
+        check_is_fitted(self, "model_")
         home, away = frame["home_team"].to_numpy(), frame["away_team"].to_numpy()
         lam, mu = self.model_.expected_goals(home, away)
         s = self.shots_model_
@@ -154,13 +161,23 @@ class DixonColesEstimator:
         return est
 
 
-class EloEstimator:
+class PoissonEstimator(DixonColesEstimator):
+    """Independent Poisson goals (Dixon-Coles without the low-score correction ``rho``)."""
+
+    model_type = "poisson"
+
+    def __init__(self, xi: float = 0.0018, rho: bool = False, max_goals: int = 10, max_age_days: int | None = 1460,
+                 promoted_penalty: float = 0.2, l2: float = 5.0, red_card_weight: float = 0.5,
+                 shots_weight: float = 0.2) -> None:
+        super().__init__(xi=xi, rho=rho, max_goals=max_goals, max_age_days=max_age_days,
+                         promoted_penalty=promoted_penalty, l2=l2, red_card_weight=red_card_weight,
+                         shots_weight=shots_weight)
+
+
+class EloEstimator(BaseEstimator):
     """Ordered logit of the result on the pre-match Elo difference (a FiveThirtyEight-style baseline)."""
 
     model_type = "elo"
-
-    def get_params(self) -> dict[str, Any]:
-        return {}
 
     def fit(self, frame: pd.DataFrame, X: pd.DataFrame) -> EloEstimator:
         y = outcome_index(frame)
@@ -169,6 +186,7 @@ class EloEstimator:
         return self
 
     def predict_proba(self, frame: pd.DataFrame, X: pd.DataFrame) -> np.ndarray:
+        check_is_fitted(self, "model_")
         diff = X["elo_diff"].to_numpy(dtype=float)
         return self.model_.predict_proba(np.nan_to_num(diff, nan=0.0))
 
@@ -204,7 +222,7 @@ def stack_inputs(frame: pd.DataFrame, X: pd.DataFrame, base_probs: np.ndarray, m
     return np.nan_to_num(Z, nan=0.0)
 
 
-class _LogisticStacker:
+class _LogisticStacker(BaseEstimator):
     def __init__(self, C: float = 1.0) -> None:
         self.C = C
 
@@ -240,16 +258,18 @@ class _LogisticStacker:
         return s
 
 
-class _LightGBMStacker:
+class _LightGBMStacker(BaseEstimator):
     def __init__(self, n_estimators: int = 150, learning_rate: float = 0.03, num_leaves: int = 7,
                  min_child_samples: int = 100) -> None:
-        self.params = {"n_estimators": n_estimators, "learning_rate": learning_rate, "num_leaves": num_leaves,
-                       "min_child_samples": min_child_samples}
+        self.n_estimators = n_estimators
+        self.learning_rate = learning_rate
+        self.num_leaves = num_leaves
+        self.min_child_samples = min_child_samples
 
     def fit(self, Z: np.ndarray, y: np.ndarray) -> _LightGBMStacker:
         import lightgbm as lgb
 
-        clf = lgb.LGBMClassifier(objective="multiclass", num_class=3, verbose=-1, n_jobs=1, **self.params)
+        clf = lgb.LGBMClassifier(objective="multiclass", num_class=3, verbose=-1, n_jobs=1, **self.get_params())
         clf.fit(Z, y)
         self.booster_ = clf.booster_
         return self
@@ -261,7 +281,7 @@ class _LightGBMStacker:
         return self.booster_.feature_importance(importance_type="gain")
 
     def to_dict(self) -> dict[str, Any]:
-        return {"kind": "lightgbm", "params": self.params, "booster": self.booster_.model_to_string()}
+        return {"kind": "lightgbm", "params": self.get_params(), "booster": self.booster_.model_to_string()}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> _LightGBMStacker:
@@ -284,7 +304,7 @@ def _stacker_from_dict(d: dict[str, Any]) -> _LogisticStacker | _LightGBMStacker
     return _LogisticStacker.from_dict(d) if d["kind"] == "logistic" else _LightGBMStacker.from_dict(d)
 
 
-class BlendEstimator:
+class BlendEstimator(BaseEstimator):
     """Dixon-Coles -> stacker over (DC, market, Elo) -> isotonic/Platt calibration, by nested walk-forward.
 
     The stacker only ever sees Dixon-Coles predictions made out of sample (by fits on earlier periods),
@@ -302,11 +322,7 @@ class BlendEstimator:
         self.market_method = market_method
         self.warmup_days = warmup_days
         self.stack_refit = stack_refit
-        self.base_params = base_params or {}
-
-    def get_params(self) -> dict[str, Any]:
-        return {"stacker": self.stacker, "calibration": self.calibration, "market_method": self.market_method,
-                "warmup_days": self.warmup_days, "stack_refit": self.stack_refit, "base_params": self.base_params}
+        self.base_params = base_params
 
     # -- the nested walk-forward shared by fit() and the backtest ---------------------------------
     def staged_predictions(self, frame: pd.DataFrame, X: pd.DataFrame, *, base_refit: str = "month",
@@ -317,7 +333,7 @@ class BlendEstimator:
         days = day_numbers(frame["kickoff"])
         played = y >= 0
         first = int(days[0]) if len(days) else 0
-        base_est = DixonColesEstimator(**self.base_params)
+        base_est = DixonColesEstimator(**(self.base_params or {}))
 
         def fit_base(idx: np.ndarray) -> DixonColesEstimator:
             return base_est.fit(frame.iloc[idx])
@@ -346,10 +362,14 @@ class BlendEstimator:
                 lambda m, idx: m.predict_proba(p_stack[idx]), min_train=300)
         return out
 
-    def walk_forward_predict(self, frame: pd.DataFrame, X: pd.DataFrame, *, start_day: int, end_day: int,
-                             refit: str = "week", progress=None) -> np.ndarray:
-        """The backtest's view: base refitted every ``refit`` period, later stages monthly."""
-        staged = self.staged_predictions(frame, X, base_refit=refit, end_day=end_day, progress=progress)
+    def walk_forward_forecast(self, frame: pd.DataFrame, X: pd.DataFrame, *, start_day: int, end_day: int,
+                              cadence: Cadence | str = "weekly", progress: Callable[[int, int], None] | None = None
+                              ) -> np.ndarray:
+        """Out-of-sample forecasts of ``[start_day, end_day)``: base refitted at ``cadence``, later stages monthly."""
+        cadence = Cadence.parse(cadence)
+        if cadence.period is None:
+            raise ValueError("the blend refits by calendar (daily, weekly or monthly), not by a number of groups")
+        staged = self.staged_predictions(frame, X, base_refit=cadence.period, end_day=end_day, progress=progress)
         final = staged["final"]
         days = staged["days"]
         final[(days < start_day) | (days >= end_day)] = np.nan
@@ -369,10 +389,11 @@ class BlendEstimator:
             if has_stack.sum() < 100:
                 raise ValueError("the blend's calibrator needs at least 100 out-of-sample stacker predictions")
             self.calibrator_ = MulticlassCalibrator(self.calibration).fit(staged["stack"][has_stack], y[has_stack])
-        self.base_ = DixonColesEstimator(**self.base_params).fit(frame)
+        self.base_ = DixonColesEstimator(**(self.base_params or {})).fit(frame)
         return self
 
     def predict_proba(self, frame: pd.DataFrame, X: pd.DataFrame) -> np.ndarray:
+        check_is_fitted(self, "stacker_")
         p_base = self.base_.predict_proba(frame)
         p = self.stacker_.predict_proba(stack_inputs(frame, X, p_base, self.market_method))
         if self.calibrator_ is not None:
@@ -409,7 +430,7 @@ class BlendEstimator:
 
 MODEL_TYPES = {
     "dixon-coles": DixonColesEstimator,
-    "poisson": DixonColesEstimator,
+    "poisson": PoissonEstimator,
     "elo": EloEstimator,
     "blend": BlendEstimator,
 }
@@ -418,20 +439,11 @@ MODEL_TYPES = {
 def make_estimator(model_type: str, **params: Any):
     if model_type not in MODEL_TYPES:
         raise ValueError(f"unknown football model {model_type!r}; choose one of {', '.join(MODEL_TYPES)}")
-    if model_type == "poisson":
-        params.setdefault("rho", False)
-        est = DixonColesEstimator(**params)
-        est.model_type = "poisson"
-        return est
     return MODEL_TYPES[model_type](**params)
 
 
 def estimator_from_dict(data: dict[str, Any]):
     kind = data["type"]
-    if kind in ("dixon-coles", "poisson"):
-        est = DixonColesEstimator.from_dict(data)
-        est.model_type = kind
-        return est
     if kind not in MODEL_TYPES:
         raise ValueError(f"unknown stored football model type {kind!r}")
     return MODEL_TYPES[kind].from_dict(data)

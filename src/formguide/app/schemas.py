@@ -1,0 +1,252 @@
+"""Typed requests and results of the use cases: the edges every front end (CLI, API, worker, UI) meets.
+
+Requests are validated at construction (unknown fields refused, ranges checked, ``date_from <= date_to``);
+sport-specific settings travel in ``options`` and are validated against the chosen sport's option model
+by the use case. Results are plain data (``model_dump(mode="json")`` is the JSON a script reads; their
+JSON Schemas are generated from these models, see ``docs/json-schemas``) and carry the tables a front end
+shows (``views``, left out of the JSON).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from formguide.core.views import TableView
+
+__all__ = [
+    "BacktestRequest",
+    "BacktestResult",
+    "CompetitionSummary",
+    "ExportResult",
+    "FileResult",
+    "ImportResult",
+    "InfoResult",
+    "IngestRequest",
+    "IngestResult",
+    "ModelDetail",
+    "ModelSummary",
+    "PredictRequest",
+    "PredictResult",
+    "RunSummary",
+    "SeasonSummary",
+    "SimulateRequest",
+    "SimulateResult",
+    "TrainRequest",
+    "TrainResult",
+]
+
+
+class Request(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    sport: str = Field("football", description="Sport plug-in, e.g. football or f1.")
+    options: dict[str, Any] = Field(default_factory=dict, description="The sport's own options for this use case.")
+
+
+class Result(BaseModel):
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    views: list[TableView] = Field(default_factory=list, exclude=True)
+    messages: list[str] = Field(default_factory=list, description="What a person should read first.")
+
+    def json_data(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", exclude={"views"})
+
+
+def _check_range(date_from: Any, date_to: Any, what: str = "--from") -> None:
+    if date_from is not None and date_to is not None and date_from > date_to:
+        raise ValueError(f"{what} {date_from} is after --to {date_to}")
+
+
+# ------------------------------------------------------------------------------------------ ingest
+class IngestRequest(Request):
+    paths: list[Path] = Field(min_length=1, description="Files or folders to import.")
+
+
+class FileResult(BaseModel):
+    path: str
+    found: str | None = None
+    status: str
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    rejected: int = 0
+    new_teams: list[str] = Field(default_factory=list)
+    warnings: list[str] = Field(default_factory=list)
+    error: str | None = None
+
+
+class IngestResult(Result):
+    sport: str
+    layout: str | None = None
+    inserted: int
+    updated: int
+    unchanged: int
+    rejected: int
+    files_rejected: int
+    new_teams: list[str]
+    warnings: int
+    files: list[FileResult]
+
+
+# ------------------------------------------------------------------------------------------ training
+class TrainRequest(Request):
+    competition: str | None = Field(None, description="Competition (league) code; the sport's default if it has one.")
+    model_type: str | None = Field(None, description="Model type (default: the sport's first).")
+    until: datetime | None = Field(None, description="Train as of this moment (later results are hidden).")
+    seasons: list[str] | None = Field(None, min_length=1, description="Seasons to use (default: all).")
+    eval_seasons: int = Field(2, ge=1, le=50, description="Latest seasons evaluated walk-forward.")
+    metric: str | None = Field(None, description="Promotion metric (default: the sport's headline metric).")
+    force: bool = Field(False, description="Retrain even when data and configuration are unchanged.")
+
+
+class TrainResult(Result):
+    sport: str
+    competition: str
+    status: Literal["registered", "skipped"]
+    run_id: int
+    name: str
+    model_id: int | None
+    version: int | None
+    promoted: bool
+    message: str
+    model_card: str | None = None
+    metrics: dict[str, Any] = Field(default_factory=dict)
+
+
+class BacktestRequest(Request):
+    competition: str | None = None
+    model_type: str | None = None
+    date_from: date | None = Field(None, description="First day predicted (default: the sport's).")
+    date_to: date | None = Field(None, description="Last day predicted (default: the last result).")
+    refit: str | None = Field(None, description="daily, weekly, monthly or a number of event groups.")
+    plots: Path | None = Field(None, description="Folder for the PNGs (default: the artifacts' plots folder).")
+
+    @model_validator(mode="after")
+    def _range(self) -> BacktestRequest:
+        _check_range(self.date_from, self.date_to)
+        return self
+
+
+class BacktestResult(Result):
+    sport: str
+    competition: str
+    report: dict[str, Any]
+
+
+# ------------------------------------------------------------------------------------------ serving
+class PredictRequest(Request):
+    competition: str | None = None
+    date: datetime | None = Field(None, description="Predict as of this day (default: today).")
+    days: int = Field(7, ge=1, le=366, description="Events from the date up to date + days.")
+
+
+class PredictResult(Result):
+    sport: str
+    competition: str
+    as_of: str
+    model: str
+    model_id: int
+    refitted: str | None
+    feature_set_version: str
+    stored: int
+    events: list[dict[str, Any]]
+
+
+class SimulateRequest(Request):
+    competition: str | None = None
+    season: str = Field(min_length=1, description="Season code, e.g. 2425.")
+    date_from: date | None = Field(None, description="Simulate from this day (default: after the last result).")
+    simulations: int = Field(20000, ge=1, le=5_000_000, description="Simulated seasons.")
+    seed: int = Field(0, ge=0, description="Random seed (the same seed gives the same numbers).")
+
+
+class SimulateResult(Result):
+    sport: str
+    competition: str
+    season: str
+    data: dict[str, Any]
+
+
+# ------------------------------------------------------------------------------------------ registry
+class ModelSummary(BaseModel):
+    id: int
+    sport: str
+    name: str
+    version: int
+    model_type: str
+    status: str
+    created_at: datetime | None
+    promoted_at: datetime | None = None
+    headline_metric: str | None = None
+    headline: float | None = None
+    metrics: dict[str, float | int | None] = Field(default_factory=dict)
+
+
+class ModelDetail(Result):
+    model: ModelSummary
+    feature_set_version: str | None
+    data_fingerprint: str | None
+    artifact_sha256: str | None
+    config: dict[str, Any] | None
+    evaluation: dict[str, Any] | None
+    card: str
+    card_path: str | None
+
+
+class RunSummary(BaseModel):
+    id: int
+    sport: str
+    model: str | None
+    run_type: str
+    status: str
+    started_at: datetime | None
+    completed_at: datetime | None
+    events: int | None
+    headline_metric: str | None
+    headline: float | None
+    metrics: dict[str, Any] | None
+    error: str | None
+
+
+class ExportResult(Result):
+    path: str
+    exported: int
+
+
+class ImportResult(Result):
+    path: str
+    imported: list[str]
+    skipped: list[str]
+
+
+class SeasonSummary(BaseModel):
+    code: str
+    start: datetime | None
+    end: datetime | None
+    events: int
+    played: int
+
+
+class CompetitionSummary(BaseModel):
+    sport: str
+    code: str
+    name: str | None
+    seasons: list[SeasonSummary]
+
+    @field_validator("seasons")
+    @classmethod
+    def _sorted(cls, value: list[SeasonSummary]) -> list[SeasonSummary]:
+        return sorted(value, key=lambda s: (s.start or datetime.min, s.code))
+
+
+class InfoResult(Result):
+    version: str
+    settings: dict[str, Any]
+    schema_revision: str | None
+    sports: list[dict[str, Any]]
+    counts: dict[str, int]

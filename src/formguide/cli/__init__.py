@@ -1,0 +1,456 @@
+"""The ``formguide`` command line: flags become a typed request, the application layer does the work, the
+result is rendered as a table (fitted to the terminal; ``--wide`` for all columns) or as JSON (``--json FILE``,
+``-`` for stdout).
+
+The store, artifacts folder, data folder and log level come from the settings (``formguide info`` shows
+them): ``--db``/``FORMGUIDE_DB_URL``, ``--artifacts``/``FORMGUIDE_ARTIFACTS``, ``--data``/``FORMGUIDE_DATA``,
+``--log-level``/``FORMGUIDE_LOG_LEVEL``. Every sport plugs in its own options (shown under "Sport options")
+and its own sub-commands (``formguide <sport> --help``).
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import traceback
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.markup import escape
+
+from formguide.app import (
+    BacktestRequest,
+    Context,
+    IngestRequest,
+    PredictRequest,
+    SimulateRequest,
+    TrainRequest,
+)
+from formguide.cli.options import with_sport_options
+from formguide.cli.render import check_output, emit_json, err, out, print_messages, progress_bar, render_view
+from formguide.core.errors import FormguideError
+from formguide.core.sport import available_sports, get_sport
+
+app = typer.Typer(help=__doc__, no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False,
+                  rich_markup_mode=None)
+models_app = typer.Typer(help="The model registry: list, show, promote, export and import model versions.",
+                         no_args_is_help=True)
+runs_app = typer.Typer(help="Training run history (failures, skips and promotions included).", no_args_is_help=True)
+app.add_typer(models_app, name="models")
+app.add_typer(runs_app, name="runs")
+
+_state: dict[str, Any] = {}
+
+SportOpt = Annotated[str, typer.Option("--sport", help="Sport plug-in (formguide info lists them).")]
+LeagueOpt = Annotated[str | None, typer.Option("--league", "--competition",
+                                               help="Competition code, e.g. E0 (case does not matter).")]
+ModelOpt = Annotated[str | None, typer.Option("--model", help="Model type (default: the sport's first).")]
+DbOpt = Annotated[str | None, typer.Option("--db", help="SQLAlchemy URL of the store (FORMGUIDE_DB_URL).",
+                                           show_default=False)]
+ArtifactsOpt = Annotated[Path | None, typer.Option("--artifacts", help="Folder for model cards and plots.",
+                                                   show_default=False)]
+JsonOpt = Annotated[str | None, typer.Option("--json", metavar="FILE",
+                                             help="Write the result as JSON to FILE ('-' = stdout).")]
+WideOpt = Annotated[bool, typer.Option("--wide", help="Show every column, however wide the table gets.")]
+
+
+def _version(value: bool) -> None:
+    if value:
+        from formguide import __version__
+
+        out.print(f"formguide {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _global(
+    db: DbOpt = None,
+    artifacts: ArtifactsOpt = None,
+    data: Annotated[Path | None, typer.Option("--data", help="Folder of the source data sets (FORMGUIDE_DATA).",
+                                              show_default=False)] = None,
+    log_level: Annotated[str | None, typer.Option("--log-level", help="DEBUG, INFO, WARNING (default), ERROR.",
+                                                  show_default=False)] = None,
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                          help="Print the version and exit.")] = False,
+) -> None:
+    """Global settings (each command also takes --db and --artifacts)."""
+    _state.update(db_url=db, artifacts_dir=artifacts, data_dir=data, log_level=log_level)
+    level = Context.from_options(log_level=log_level).settings.log_level
+    for handler in logging.getLogger().handlers:
+        handler.setLevel(level)
+
+
+def context(db: str | None = None, artifacts: Path | None = None) -> Context:
+    """The use cases' context from the global flags, a command's own --db/--artifacts winning."""
+    overrides = dict(_state)
+    if db is not None:
+        overrides["db_url"] = db
+    if artifacts is not None:
+        overrides["artifacts_dir"] = artifacts
+    return Context.from_options(**overrides)
+
+
+def parse_date(value: str | None, what: str) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        raise FormguideError(f"{what} must be a date like 2024-05-19, got {value!r}") from None
+
+
+def show(result: Any, json_target: str | None, wide: bool = False, data: Any = None) -> None:
+    """JSON when asked for (``data`` or the result's), else the result's messages and tables."""
+    if json_target:
+        emit_json(result.json_data() if data is None else data, json_target)
+        if json_target == "-":
+            return
+    for view in result.views:
+        render_view(view, wide=wide)
+    print_messages(result.messages)
+
+
+def _sport_list() -> str:
+    return ", ".join(sorted(available_sports()))
+
+
+# ---------------------------------------------------------------------------------------------- ingest
+@app.command()
+def ingest(
+    sport: Annotated[str, typer.Argument(help="Sport of the files.")],
+    paths: Annotated[list[Path] | None, typer.Argument(help="Files or folders (default: the sport's folder "
+                                                       "under --data).", show_default=False)] = None,
+    json_target: JsonOpt = None,
+    wide: WideOpt = False,
+    db: DbOpt = None,
+) -> None:
+    """Import source files: each file is one transaction, a bad file is rejected whole and reported with file,
+    row and column; re-importing is idempotent and corrected rows are updated."""
+    check_output(json_target)
+    ctx = context(db)
+    if not paths:
+        default = ctx.settings.data / {"football": "football_data"}.get(sport, sport)
+        paths = [default]
+    with ctx, progress_bar(f"ingest {sport}") as progress:
+        from formguide.app import ingest as run
+
+        result = run(ctx, IngestRequest(sport=sport, paths=paths), progress)
+    show(result, json_target, wide)
+    if result.files_rejected:
+        raise typer.Exit(1)
+
+
+# ----------------------------------------------------------------------------------------------- train
+@app.command()
+@with_sport_options("train")
+def train(
+    sport: SportOpt = "football",
+    league: LeagueOpt = None,
+    model: ModelOpt = None,
+    until: Annotated[str | None, typer.Option(help="Train as of this date (later results are hidden).")] = None,
+    seasons: Annotated[str | None, typer.Option(help="Comma-separated seasons to use (default: all).")] = None,
+    eval_seasons: Annotated[int, typer.Option(help="Latest seasons evaluated walk-forward.", min=1)] = 2,
+    metric: Annotated[str | None, typer.Option(help="Promotion metric (default: the sport's headline, e.g. "
+                                                    "log_loss; f1: win_log_loss).")] = None,
+    force: Annotated[bool, typer.Option(help="Retrain even when data and configuration are unchanged.")] = False,
+    json_target: JsonOpt = None,
+    wide: WideOpt = False,
+    db: DbOpt = None,
+    artifacts: ArtifactsOpt = None,
+    options: dict | None = None,
+) -> None:
+    """Validate, build features, evaluate walk-forward next to the baselines, fit, register, promote if better."""
+    from formguide.app import train as run
+
+    check_output(json_target)
+    request = TrainRequest(sport=sport, competition=league, model_type=model, until=parse_date(until, "--until"),
+                           seasons=[s.strip() for s in seasons.split(",") if s.strip()] if seasons else None,
+                           eval_seasons=eval_seasons, metric=metric, force=force, options=options or {})
+    with context(db, artifacts) as ctx, progress_bar(f"train {sport}") as progress:
+        result = run(ctx, request, progress)
+    show(result, json_target, wide)
+
+
+# -------------------------------------------------------------------------------------------- backtest
+@app.command()
+@with_sport_options("backtest")
+def backtest(
+    sport: SportOpt = "football",
+    league: LeagueOpt = None,
+    model: ModelOpt = None,
+    date_from: Annotated[str | None, typer.Option("--from", help="First date predicted (default: the sport's).")]
+        = None,
+    date_to: Annotated[str | None, typer.Option("--to", help="Last date predicted (default: the last result).")]
+        = None,
+    refit: Annotated[str | None, typer.Option(help="Refit daily, weekly or monthly (football), or every N events "
+                                                   "(f1: 1 = before every race).")] = None,
+    plots: Annotated[Path | None, typer.Option(help="Folder for the PNGs (default: the artifacts' plots).")] = None,
+    json_target: JsonOpt = None,
+    wide: WideOpt = False,
+    db: DbOpt = None,
+    artifacts: ArtifactsOpt = None,
+    options: dict | None = None,
+) -> None:
+    """Walk-forward backtest: metrics next to the closing market and baselines, plus betting where priced."""
+    from formguide.app import backtest as run
+
+    check_output(json_target)
+    start, end = parse_date(date_from, "--from"), parse_date(date_to, "--to")
+    if plots is not None:
+        check_output(str(plots / "reliability.png"))
+    request = BacktestRequest(sport=sport, competition=league, model_type=model,
+                              date_from=start.date() if start else None, date_to=end.date() if end else None,
+                              refit=refit, plots=plots, options=options or {})
+    with context(db, artifacts) as ctx, progress_bar(f"backtest {sport}") as progress:
+        result = run(ctx, request, progress)
+    show(result, json_target, wide, data=result.report)
+
+
+# --------------------------------------------------------------------------------------------- predict
+@app.command()
+@with_sport_options("predict")
+def predict(
+    sport: SportOpt = "football",
+    league: LeagueOpt = None,
+    date: Annotated[str | None, typer.Option(help="Predict as of this date (default: today).")] = None,
+    days: Annotated[int, typer.Option(help="Events from DATE up to DATE + DAYS.", min=1, max=366)] = 7,
+    json_target: JsonOpt = None,
+    wide: WideOpt = False,
+    db: DbOpt = None,
+    artifacts: ArtifactsOpt = None,
+    options: dict | None = None,
+) -> None:
+    """Champion probabilities, fair odds, edge against the best price, Kelly stake and tier (football); the
+    field's win, podium, points and retirement probabilities (f1). A past date is predicted as of that day."""
+    from formguide.app import predict as run
+
+    check_output(json_target)
+    request = PredictRequest(sport=sport, competition=league, date=parse_date(date, "--date"), days=days,
+                             options=options or {})
+    with context(db, artifacts) as ctx, progress_bar(f"predict {sport}") as progress:
+        result = run(ctx, request, progress)
+    show(result, json_target, wide)
+
+
+# -------------------------------------------------------------------------------------------- simulate
+@app.command()
+@with_sport_options("simulate")
+def simulate(
+    season: Annotated[str, typer.Option(help="Season code, e.g. 2425.")],
+    sport: SportOpt = "football",
+    league: LeagueOpt = None,
+    date_from: Annotated[str | None, typer.Option("--from", help="Simulate from this date (later results are "
+                                                  "hidden); default: after the last result.")] = None,
+    simulations: Annotated[int, typer.Option("--simulations", "--n", help="Number of simulated seasons.")] = 20000,
+    seed: Annotated[int, typer.Option(help="Random seed (the same seed gives the same numbers).")] = 0,
+    json_target: JsonOpt = None,
+    wide: WideOpt = False,
+    db: DbOpt = None,
+    artifacts: ArtifactsOpt = None,
+    options: dict | None = None,
+) -> None:
+    """Monte Carlo of the remaining fixtures: title, top-4, relegation and final-position odds."""
+    from formguide.app import simulate as run
+
+    check_output(json_target)
+    start = parse_date(date_from, "--from")
+    request = SimulateRequest(sport=sport, competition=league, season=season, date_from=start.date() if start else None,
+                              simulations=simulations, seed=seed, options=options or {})
+    with context(db, artifacts) as ctx, progress_bar(f"simulate {sport}") as progress:
+        result = run(ctx, request, progress)
+    show(result, json_target, wide, data=result.data)
+
+
+# ---------------------------------------------------------------------------------- store and settings
+@app.command()
+def competitions(
+    sport: Annotated[str | None, typer.Option(help="Only this sport.")] = None,
+    json_target: JsonOpt = None,
+    wide: WideOpt = False,
+    db: DbOpt = None,
+) -> None:
+    """Competitions in the store with their seasons, dates and event counts."""
+    from formguide.app import competitions as run
+    from formguide.app.data import competitions_view
+
+    check_output(json_target)
+    with context(db) as ctx:
+        items = run(ctx, sport)
+    if json_target:
+        emit_json([c.model_dump(mode="json") for c in items], json_target)
+        if json_target == "-":
+            return
+    render_view(competitions_view(items), wide=wide)
+
+
+@app.command()
+def info(json_target: JsonOpt = None, db: DbOpt = None, artifacts: ArtifactsOpt = None) -> None:
+    """The version, the store, artifacts and data folders in use, the schema revision and row counts."""
+    from formguide.app import info as run
+
+    check_output(json_target)
+    with context(db, artifacts) as ctx:
+        result = run(ctx)
+    show(result, json_target)
+
+
+# ---------------------------------------------------------------------------------------------- models
+@models_app.command("list")
+def models_list(
+    sport: Annotated[str | None, typer.Option(help="Only this sport.")] = None,
+    json_target: JsonOpt = None,
+    wide: WideOpt = False,
+    db: DbOpt = None,
+) -> None:
+    """Every registered model version, newest first."""
+    from formguide.app import list_models
+    from formguide.app.registry import models_view
+
+    check_output(json_target)
+    with context(db) as ctx:
+        items = list_models(ctx, sport)
+    if json_target:
+        emit_json([m.model_dump(mode="json") for m in items], json_target)
+        if json_target == "-":
+            return
+    render_view(models_view(items), wide=wide)
+
+
+@models_app.command("show")
+def models_show(
+    ref: Annotated[str, typer.Argument(help="id, name (newest), name:version or name@champion")],
+    json_target: JsonOpt = None,
+    db: DbOpt = None,
+    artifacts: ArtifactsOpt = None,
+) -> None:
+    """One model version: its card (status as it is now, metrics next to market and baselines), or JSON."""
+    from formguide.app import show_model
+
+    check_output(json_target)
+    with context(db, artifacts) as ctx:
+        detail = show_model(ctx, ref)
+    if json_target:
+        emit_json(detail.json_data(), json_target)
+        if json_target == "-":
+            return
+    out.print(detail.card, markup=False, highlight=False)
+
+
+@models_app.command("promote")
+def models_promote(ref: Annotated[str, typer.Argument(help="id or name:version")], db: DbOpt = None,
+                   artifacts: ArtifactsOpt = None) -> None:
+    """Make a model version the champion of its line (the previous champion is retired)."""
+    from formguide.app import promote_model
+
+    with context(db, artifacts) as ctx:
+        m = promote_model(ctx, ref)
+    out.print(f"{m.name} v{m.version} is now champion")
+
+
+@models_app.command("export")
+def models_export(path: Path, refs: Annotated[list[str] | None, typer.Argument()] = None, db: DbOpt = None) -> None:
+    """Write model versions (all, or the given refs) with their runs to one portable JSON file."""
+    from formguide.app import export_models
+
+    check_output(str(path))
+    with context(db) as ctx:
+        result = export_models(ctx, path, refs)
+    print_messages(result.messages)
+
+
+@models_app.command("import")
+def models_import(path: Path, db: DbOpt = None) -> None:
+    """Read a file written by ``models export``; every hash is checked before anything is written."""
+    from formguide.app import import_models
+
+    with context(db) as ctx:
+        result = import_models(ctx, path)
+    print_messages(result.messages)
+
+
+@runs_app.command("list")
+def runs_list(
+    limit: Annotated[int, typer.Option(help="How many runs, newest first.", min=1)] = 20,
+    sport: Annotated[str | None, typer.Option(help="Only this sport.")] = None,
+    json_target: JsonOpt = None,
+    wide: WideOpt = False,
+    db: DbOpt = None,
+) -> None:
+    """Recent training runs, failed and skipped ones included."""
+    from formguide.app import list_runs
+    from formguide.app.registry import runs_view
+
+    check_output(json_target)
+    with context(db) as ctx:
+        items = list_runs(ctx, limit, sport)
+    if json_target:
+        emit_json([r.model_dump(mode="json") for r in items], json_target)
+        if json_target == "-":
+            return
+    render_view(runs_view(items), wide=wide)
+
+
+# ------------------------------------------------------------------------------------ sport commands
+def _add_sport_commands() -> None:
+    for name in sorted(available_sports()):
+        sub = get_sport(name).cli()
+        if sub is not None:
+            app.add_typer(sub, name=name)
+
+
+_add_sport_commands()
+
+
+def _log_path() -> Path:
+    try:
+        home = Context.from_options().settings.home
+    except FormguideError:
+        home = Path.home()
+    folder = home / "logs"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder / "formguide-errors.log"
+
+
+def main() -> None:
+    """The console script: one-line errors for everything a user can cause, never a traceback."""
+    try:
+        level = Context.from_options().settings.log_level
+    except FormguideError as exc:
+        err.print(f"[red]error:[/red] {escape(str(exc))}")
+        sys.exit(2)
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        app()
+    except FormguideError as exc:
+        err.print(f"[red]error:[/red] {escape(str(exc))}")
+        sys.exit(2)
+    except ValueError as exc:  # a request or option that pydantic or a model refused
+        from pydantic import ValidationError
+
+        from formguide.core.options import validation_message
+
+        if isinstance(exc, ValidationError):
+            msg = validation_message(exc)
+        else:
+            msg = str(exc)
+            _log_traceback()
+        err.print(f"[red]error:[/red] {escape(msg)}")
+        sys.exit(2)
+    except KeyboardInterrupt:
+        err.print("interrupted")
+        sys.exit(130)
+    except Exception as exc:  # noqa: BLE001 - a defect: say so in one line, keep the traceback in the log
+        path = _log_traceback()
+        err.print(f"[red]error:[/red] unexpected {type(exc).__name__}: {escape(str(exc))} (this is a bug; the "
+                  f"traceback is in {escape(str(path))})")
+        sys.exit(3)
+
+
+def _log_traceback() -> Path:
+    path = _log_path()
+    with path.open("a", encoding="utf-8") as fh:
+        fh.write(f"--- {datetime.now().isoformat(timespec='seconds')} formguide {' '.join(sys.argv[1:])}\n")
+        fh.write(traceback.format_exc())
+    return path

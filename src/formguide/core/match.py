@@ -1,0 +1,311 @@
+"""Match sports: one row per event and a fixed set of outcome classes (football's home/draw/away).
+
+:class:`MatchSport` implements the shape-level half of the sport contract: which rows are trainable, the
+base-rate baseline, scoring forecasts next to the de-margined closing market on the same events, betting
+at the best prices, reliability diagrams, and a day's predictions with fair odds, edges, Kelly stakes and
+tiers. A match sport supplies its outcome classes, its markets (de-margined probabilities and prices), and
+anything it adds (extra markets, its own baselines).
+"""
+
+from __future__ import annotations
+
+from abc import abstractmethod
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import numpy as np
+import pandas as pd
+from pydantic import BaseModel
+
+from formguide.core import markets as mk
+from formguide.core.errors import DataValidationError
+from formguide.core.estimators import BaseEstimator, check_is_fitted
+from formguide.core.metrics import summarise
+from formguide.core.options import BacktestBettingOptions, PredictBettingOptions, SportOptions
+from formguide.core.sport import ForecastRow, PredictionBatch, Sport
+from formguide.core.views import Column, TableView
+
+if TYPE_CHECKING:
+    from formguide.core.serving import ServedModel
+
+__all__ = ["BaseRateModel", "MarketForecast", "MatchPrediction", "MatchSport", "base_rates"]
+
+_TIER_RANK = {"A": 0, "B": 1, "C": 2, "D": 3}
+
+
+def base_rates(outcome: np.ndarray, n_classes: int, prior: float = 1.0) -> np.ndarray:
+    """Class frequencies with a small additive prior: the naive baseline every model must beat."""
+    counts = np.bincount(outcome[outcome >= 0], minlength=n_classes).astype(float) + prior
+    return counts / counts.sum()
+
+
+class BaseRateModel(BaseEstimator):
+    """The naive forecast every model must beat: class frequencies of the training rows (additive prior)."""
+
+    model_type = "base-rates"
+
+    def __init__(self, n_classes: int = 3, outcome_column: str = "__outcome__", prior: float = 1.0) -> None:
+        self.n_classes = n_classes
+        self.outcome_column = outcome_column
+        self.prior = prior
+
+    def fit(self, frame: pd.DataFrame, X: pd.DataFrame | None = None) -> BaseRateModel:
+        self.rates_ = base_rates(frame[self.outcome_column].to_numpy(dtype=np.int64), self.n_classes, self.prior)
+        return self
+
+    def predict_proba(self, frame: pd.DataFrame, X: pd.DataFrame | None = None) -> np.ndarray:
+        check_is_fitted(self, "rates_")
+        return np.tile(self.rates_, (len(frame), 1))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"type": self.model_type, "params": self.get_params(), "rates": self.rates_.tolist()}
+
+
+class MarketForecast(BaseModel):
+    """A further market the model prices (e.g. over/under 2.5 goals): its id, line and selection probabilities."""
+
+    market: str
+    line: float | None = None
+    label: str
+    probabilities: dict[str, float]
+
+
+class MatchPrediction(BaseModel):
+    """One event of a match sport's prediction (the ``events`` of ``formguide predict --json``)."""
+
+    event_id: int
+    kickoff: str
+    home_team: str
+    away_team: str
+    probabilities: dict[str, float]
+    fair_odds: dict[str, float]
+    market_prices: dict[str, float | None]
+    edge: dict[str, float | None]
+    selection: str | None
+    best_edge: float | None
+    stake: float
+    tier: str
+    actual: str | None = None
+    markets: list[MarketForecast] = []
+
+
+class MatchSport(Sport):
+    """Events with a fixed set of outcome classes (football's H/D/A, a two-way result)."""
+
+    #: Class labels in the order of ``predict_proba`` columns (ordinal, for RPS).
+    outcome_labels: ClassVar[tuple[str, ...]]
+    #: How each label reads as a recommended bet ("home", "draw", ...); the labels by default.
+    selection_names: ClassVar[dict[str, str]] = {}
+    #: Market id of the outcome classes in the ``predictions`` table.
+    main_market: ClassVar[str] = "result"
+    #: Index of the draw class for ``draw_accuracy`` (None: no draw).
+    draw_index: ClassVar[int | None] = None
+    #: Played events needed before a model is trained; before a walk-forward predicts.
+    min_history: ClassVar[int] = 100
+    min_train = 50
+    headline_metric = "log_loss"
+    promotion_metrics = ("log_loss", "rps", "brier")
+    metric_columns = ("n", "rps", "brier", "log_loss", "accuracy", "draw_accuracy", "ece")
+    lower_is_better = frozenset({"rps", "brier", "log_loss", "ece"})
+
+    @property
+    def n_outputs(self) -> int:  # type: ignore[override]
+        return len(self.outcome_labels)
+
+    # ---------------------------------------------------------------------------- sport supplies
+    @abstractmethod
+    def outcome(self, frame: pd.DataFrame) -> np.ndarray:
+        """Class index per event in ``outcome_labels`` order; -1 where the event has no result yet."""
+
+    def market_probabilities(self, frame: pd.DataFrame, *, which: str = "close",
+                             method: str = "multiplicative") -> np.ndarray:
+        """De-margined market probabilities (n, k); NaN rows where no prices exist (default: no market)."""
+        return np.full((len(frame), self.n_outputs), np.nan)
+
+    def best_odds(self, frame: pd.DataFrame) -> np.ndarray:
+        """Best decimal price per outcome (n, k) a bettor could have taken; NaN where none."""
+        return np.full((len(frame), self.n_outputs), np.nan)
+
+    def prices_before_kickoff(self, frame: pd.DataFrame) -> np.ndarray:
+        """The prices a prediction is compared with (default: :meth:`best_odds`)."""
+        return self.best_odds(frame)
+
+    def extra_markets(self, model: Any, rows: pd.DataFrame) -> list[tuple[str, float | None, str, dict[str, np.ndarray]]]:
+        """Further markets the model prices: (market id, line, label, {selection: probability per row})."""
+        return []
+
+    def actual_results(self, frame: pd.DataFrame) -> dict[int, str]:
+        """A text of each played event's result by event id (shown beside past predictions)."""
+        y = self.outcome(frame)
+        return {int(e): self.outcome_labels[k] for e, k in zip(frame[self.event_column], y, strict=True) if k >= 0}
+
+    # -------------------------------------------------------------------------- shape-level parts
+    def trainable(self, frame: pd.DataFrame) -> np.ndarray:
+        return self.outcome(frame) >= 0
+
+    def check_history(self, frame: pd.DataFrame, trainable: np.ndarray, competition: str) -> None:
+        if int(trainable.sum()) < self.min_history:
+            raise DataValidationError(f"only {int(trainable.sum())} played events for {competition}; need "
+                                      f"{self.min_history}+")
+
+    def baselines(self) -> dict[str, Any]:
+        k = self.n_outputs
+        return {"base_rates": lambda: _OutcomeBaseRates(self, k)}
+
+    def forecast(self, model: Any, frame: pd.DataFrame, X: pd.DataFrame) -> np.ndarray:
+        return model.predict_proba(frame, X)
+
+    def evaluated_events(self, frame: pd.DataFrame, forecast: np.ndarray, window: np.ndarray) -> np.ndarray:
+        return window & (self.outcome(frame) >= 0) & ~np.isnan(forecast).any(axis=1)
+
+    def _summary(self, probs: np.ndarray, y: np.ndarray, rows: np.ndarray) -> dict[str, Any] | None:
+        ok = rows & (y >= 0) & ~np.isnan(probs).any(axis=1)
+        if ok.sum() == 0:
+            return None
+        return summarise(probs[ok], y[ok], draw_index=self.draw_index)
+
+    def evaluate(self, frame: pd.DataFrame, forecasts: dict[str, np.ndarray], window: np.ndarray) -> dict[str, Any]:
+        y = self.outcome(frame)
+        model = forecasts["model"]
+        evaluated = self.evaluated_events(frame, model, window)
+        market = self.market_probabilities(frame, which="close", method="multiplicative")
+        has_market = evaluated & ~np.isnan(market).any(axis=1)
+        times = frame[self.time_column][evaluated]
+        report: dict[str, Any] = {
+            "window": {"from": times.min().isoformat() if len(times) else None,
+                       "to": times.max().isoformat() if len(times) else None, "n": int(evaluated.sum())},
+            "model": self._summary(model, y, evaluated),
+            "market": None,
+            "baselines": {name: self._summary(p, y, evaluated) for name, p in forecasts.items() if name != "model"},
+        }
+        if has_market.sum():
+            report["market"] = self._summary(market, y, has_market)
+            report["market"]["model_on_same_events"] = self._summary(model, y, has_market)
+        return report
+
+    def reliability_plot(self, frame: pd.DataFrame, forecast: np.ndarray, rows: np.ndarray, path: Path,
+                         title: str) -> Path:
+        from formguide.core.plots import reliability_diagram
+
+        y = self.outcome(frame)
+        return Path(reliability_diagram(forecast[rows], y[rows], list(self.outcome_labels), path, title=title))
+
+    def betting(self, frame: pd.DataFrame, forecast: np.ndarray, rows: np.ndarray, options: SportOptions
+                ) -> tuple[dict[str, Any], dict[str, Any]] | None:
+        from formguide.core.betting import simulate_bets
+
+        if not isinstance(options, BacktestBettingOptions):
+            return None
+        odds = self.best_odds(frame)
+        y = self.outcome(frame)
+        report: dict[str, Any] = {"odds": "best available closing price (else best opening)",
+                                  "min_edge": options.min_edge}
+        curves = {}
+        for staking in ("flat", "kelly"):
+            sim = simulate_bets(forecast[rows], odds[rows], y[rows], frame.loc[rows, self.time_column].to_numpy(),
+                                min_edge=options.min_edge, staking=staking, fraction=options.kelly,
+                                cap=options.kelly_cap, bankroll=options.bankroll)
+            report[staking] = sim.to_dict()
+            curves[staking] = (sim.bet_date, sim.bankroll)
+        return report, curves
+
+    # ---------------------------------------------------------------------------------- serving
+    def predictions(self, served: ServedModel, target: np.ndarray, options: SportOptions) -> PredictionBatch:
+        opts = options if isinstance(options, PredictBettingOptions) else PredictBettingOptions()
+        rows = served.frame[target]
+        events: list[dict[str, Any]] = []
+        stored: list[ForecastRow] = []
+        if not rows.empty:
+            probs = served.estimator.predict_proba(rows, served.X[target])
+            extra = self.extra_markets(served.estimator, rows)
+            prices = self.prices_before_kickoff(rows)
+            actual = self.actual_results(served.full_frame[served.full_frame[self.event_column]
+                                                           .isin(rows[self.event_column])])
+            events, stored = self._prediction_rows(rows, probs, prices, extra, actual, opts)
+        events = self._filter(events, opts)
+        keep = {e["event_id"] for e in events}
+        stored = [r for r in stored if r.event_id in keep]
+        return PredictionBatch(events=events, stored=stored, view=self.prediction_view(events))
+
+    def _prediction_rows(self, rows: pd.DataFrame, probs: np.ndarray, prices: np.ndarray, extra: list,
+                         actual: dict[int, str], opts: PredictBettingOptions
+                         ) -> tuple[list[dict[str, Any]], list[ForecastRow]]:
+        labels = self.outcome_labels
+        tiers = mk.SignalTiers()
+        edges = np.where(np.isnan(prices), np.nan, probs * np.nan_to_num(prices, nan=1.0) - 1.0)
+        best = np.where(np.isnan(edges).all(axis=1), -1, np.nanargmax(np.nan_to_num(edges, nan=-np.inf), axis=1))
+        events, stored = [], []
+        for i, (_, r) in enumerate(rows.iterrows()):
+            sel = int(best[i])
+            best_edge = float(edges[i, sel]) if sel >= 0 else None
+            stake = 0.0
+            if sel >= 0 and best_edge is not None and best_edge > 0:
+                stake = float(mk.kelly_fraction(probs[i, sel], prices[i, sel], fraction=opts.kelly,
+                                                cap=opts.kelly_cap)) * opts.bankroll
+            p = {o: float(probs[i, j]) for j, o in enumerate(labels)}
+            event_id = int(r[self.event_column])
+            markets = [MarketForecast(market=m, line=line, label=label, probabilities={s: float(v[i]) for s, v in
+                                                                                     sel.items()})
+                       for m, line, label, sel in extra]
+            event = MatchPrediction(
+                event_id=event_id, kickoff=pd.Timestamp(r[self.time_column]).isoformat(),
+                home_team=str(r["home_team"]), away_team=str(r["away_team"]), probabilities=p,
+                fair_odds={o: 1 / v for o, v in p.items() if v > 0},
+                market_prices={o: (None if np.isnan(prices[i, j]) else float(prices[i, j])) for j, o in enumerate(labels)},
+                edge={o: (None if np.isnan(edges[i, j]) else float(edges[i, j])) for j, o in enumerate(labels)},
+                selection=self.selection_names.get(labels[sel], labels[sel]) if stake > 0 else None,
+                best_edge=best_edge, stake=round(stake, 2),
+                tier=str(tiers.tier(best_edge)) if best_edge is not None else "D",
+                actual=actual.get(event_id), markets=markets)
+            events.append(event.model_dump())
+            stored.append(ForecastRow(event_id=event_id, market=self.main_market, probabilities=p,
+                                      market_prices=event.market_prices, edge=event.edge, stake=event.stake,
+                                      selection=event.selection, tier=event.tier))
+            for m in markets:
+                stored.append(ForecastRow(event_id=event_id, market=m.market, line=m.line, probabilities=m.probabilities))
+        return events, stored
+
+    @staticmethod
+    def _filter(events: list[dict[str, Any]], opts: PredictBettingOptions) -> list[dict[str, Any]]:
+        if opts.min_edge is not None:
+            events = [e for e in events if e["best_edge"] is not None and e["best_edge"] >= opts.min_edge]
+        if opts.tier is not None:
+            events = [e for e in events if _TIER_RANK[e["tier"]] <= _TIER_RANK[opts.tier]]
+        return events
+
+    def prediction_view(self, events: list[dict[str, Any]]) -> TableView:
+        labels = self.outcome_labels
+        cols = [Column(key="date", align="left"), Column(key="match", align="left", max_width=22)]
+        cols += [Column(key=o, digits=2) for o in labels]
+        cols += [Column(key="bet", align="left"), Column(key="edge", digits=3), Column(key="tier", align="left"),
+                 Column(key="stake", digits=2, priority=1), Column(key="result", align="left", priority=1),
+                 Column(key="best", header="best " + "/".join(labels), priority=2),
+                 Column(key="fair", header="fair " + "/".join(labels), priority=3)]
+        extra_keys = list(dict.fromkeys(f"{s} {m['label']}" for e in events for m in e["markets"]
+                                        for s in m["probabilities"]))
+        cols += [Column(key=k, digits=3, priority=2) for k in extra_keys]
+        out = []
+        for e in events:
+            row = {"date": pd.Timestamp(e["kickoff"]).strftime("%d %b"), "match": f"{e['home_team']} v {e['away_team']}",
+                   **e["probabilities"], "bet": e["selection"] or "-", "edge": e["best_edge"], "tier": e["tier"],
+                   "stake": e["stake"], "result": e["actual"] or "",
+                   "best": "/".join("-" if e["market_prices"][o] is None else f"{e['market_prices'][o]:.2f}"
+                                    for o in labels),
+                   "fair": "/".join(f"{e['fair_odds'][o]:.2f}" if o in e["fair_odds"] else "-" for o in labels)}
+            for m in e["markets"]:
+                row.update({f"{s} {m['label']}": v for s, v in m["probabilities"].items()})
+            out.append(row)
+        return TableView(columns=cols, rows=out, empty="no events in that window match")
+
+
+class _OutcomeBaseRates(BaseRateModel):
+    """:class:`BaseRateModel` reading the outcome through the sport (the frame needs no outcome column)."""
+
+    def __init__(self, sport: MatchSport, n_classes: int = 3) -> None:
+        super().__init__(n_classes=n_classes)
+        self.sport = sport
+
+    def fit(self, frame: pd.DataFrame, X: pd.DataFrame | None = None) -> _OutcomeBaseRates:
+        y = self.sport.outcome(frame)
+        self.rates_ = base_rates(y, self.n_classes, self.prior)
+        return self
