@@ -418,13 +418,18 @@ def main() -> None:
     try:
         level = Context.from_options().settings.log_level
     except FormguideError as exc:
-        err.print(f"[red]error:[/red] {escape(str(exc))}")
+        err.print(f"[red]error:[/red] {escape(str(exc))}", soft_wrap=True)
         sys.exit(2)
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
     try:
-        app()
+        code = app(standalone_mode=False)
+        if isinstance(code, int) and code:
+            sys.exit(code)
+    except typer.Abort:
+        err.print("interrupted")
+        sys.exit(130)
     except FormguideError as exc:
-        err.print(f"[red]error:[/red] {escape(str(exc))}")
+        err.print(f"[red]error:[/red] {escape(str(exc))}", soft_wrap=True)
         sys.exit(2)
     except ValueError as exc:  # a request or option that pydantic or a model refused
         from pydantic import ValidationError
@@ -436,16 +441,33 @@ def main() -> None:
         else:
             msg = str(exc)
             _log_traceback()
-        err.print(f"[red]error:[/red] {escape(msg)}")
+        err.print(f"[red]error:[/red] {escape(msg)}", soft_wrap=True)
         sys.exit(2)
     except KeyboardInterrupt:
         err.print("interrupted")
         sys.exit(130)
     except Exception as exc:  # noqa: BLE001 - a defect: say so in one line, keep the traceback in the log
+        if _usage_error(exc):
+            sys.exit(2 if type(exc).__name__ != "NoArgsIsHelpError" else 0)
         path = _log_traceback()
         err.print(f"[red]error:[/red] unexpected {type(exc).__name__}: {escape(str(exc))} (this is a bug; the "
-                  f"traceback is in {escape(str(path))})")
+                  f"traceback is in {escape(str(path))})", soft_wrap=True)
         sys.exit(3)
+
+
+def _usage_error(exc: Exception) -> bool:
+    """Show a flag or argument the command-line parser refused as one line (and where to look); False when
+    ``exc`` is no such error. (Typer's parser errors carry ``format_message`` and ``exit_code``.)"""
+    if not (hasattr(exc, "format_message") and hasattr(exc, "exit_code")):
+        return False
+    if type(exc).__name__ == "NoArgsIsHelpError":  # a group called without a command: its help, as asked
+        exc.show()  # type: ignore[attr-defined]
+        return True
+    ctx = getattr(exc, "ctx", None)
+    path = getattr(ctx, "command_path", "formguide") or "formguide"
+    where = "formguide" + (" " + path.split(" ", 1)[1] if " " in path else "")
+    err.print(f"[red]error:[/red] {escape(exc.format_message())} (see `{escape(where)} --help`)", soft_wrap=True)
+    return True
 
 
 def _log_traceback() -> Path:

@@ -93,6 +93,11 @@ def check_output(target: str | None) -> None:
     if path.is_dir():
         raise FormguideError(f"cannot write {path}: it is a folder; give a file name such as {path / 'out.json'}")
     parent = path.parent if str(path.parent) else Path(".")
+    ancestor = parent
+    while not ancestor.exists() and ancestor != ancestor.parent:
+        ancestor = ancestor.parent
+    if ancestor.exists() and not ancestor.is_dir():
+        raise FormguideError(f"cannot write {path}: {ancestor} is a file, not a folder")
     try:
         parent.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile(dir=parent, prefix=f".{path.name}.", suffix=".check"):

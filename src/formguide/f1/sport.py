@@ -51,6 +51,10 @@ class F1PredictOptions(F1TrainOptions, FieldPredictOptions):
     race: str | None = Field(None, description="F1 race as SEASON-ROUND, e.g. 2024-22 (instead of --date).")
 
 
+def _moment(options: SportOptions) -> str:
+    return options.moment if isinstance(options, F1TrainOptions) else "post-quali"
+
+
 def find_race(frame: pd.DataFrame, race: str) -> np.ndarray:
     """Row mask of the race ``"<season>-<round>"`` (e.g. ``"2024-22"``); a clear error when it is not stored."""
     m = _RACE_REF.match(str(race))
@@ -147,13 +151,13 @@ class F1Sport(FieldSport):
 
     # ----------------------------------------------------------------------- lines and options
     def line_name(self, competition: str, options: SportOptions) -> str:
-        return f"f1-{getattr(options, 'moment', 'post-quali')}"
+        return f"f1-{_moment(options)}"
 
     def feature_options(self, options: SportOptions) -> dict[str, Any]:
-        return {"moment": getattr(options, "moment", "post-quali")}
+        return {"moment": _moment(options)}
 
     def report_extras(self, options: SportOptions) -> dict[str, Any]:
-        moment = getattr(options, "moment", "post-quali")
+        moment = _moment(options)
         out: dict[str, Any] = {"moment": moment}
         if moment == "pre-quali":
             out["notes"] = ["the grid and pole baselines use the starting grid, which a pre-qualifying forecast does "
@@ -209,13 +213,13 @@ class F1Sport(FieldSport):
                           options: SportOptions) -> tuple[pd.Timestamp, np.ndarray]:
         """``--race SEASON-ROUND`` or the races in ``[as_of, as_of + days)``; a post-qualifying prediction of
         a race whose grid is not known yet is refused (before any model is loaded)."""
-        race = getattr(options, "race", None)
+        race = options.race if isinstance(options, F1PredictOptions) else None
         if race is None:
             start, target = super().prediction_window(frame, as_of, days, options)
         else:
             target = find_race(frame, race)
             start = pd.Timestamp(frame.loc[target, "date"].min()).normalize()
-        if getattr(options, "moment", "post-quali") == "post-quali" and target.any():
+        if _moment(options) == "post-quali" and target.any():
             rows = frame[target]
             no_grid = rows.groupby("race_id", sort=False)["grid"].apply(lambda g: g.isna().all())
             if no_grid.any():

@@ -104,10 +104,6 @@ class ParsedFile:
     encoding: str
     warnings: list[str] = field(default_factory=list)
 
-    @property
-    def row_hashes(self) -> np.ndarray:
-        return self.matches["row_hash"].to_numpy()
-
     @cached_property
     def odds(self) -> pd.DataFrame:
         return _long_odds(self.matches, self.odds_prices, self.odds_kinds)
