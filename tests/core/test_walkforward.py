@@ -8,9 +8,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from formguide.core.baserates import base_rates
 from formguide.core.days import day_numbers, period_ids
 from formguide.core.fingerprint import fingerprint_frame
-from formguide.core.match import base_rates
 from formguide.core.walkforward import Cadence, walk_forward
 
 MONDAY = int(day_numbers(pd.Series([pd.Timestamp("2024-01-01")]))[0])  # 2024-01-01 was a Monday

@@ -1,47 +1,36 @@
 """The application layer: one function per use case, each taking a typed request and returning a typed result.
 
 Every front end goes through here (the CLI today; the HTTP API, the job worker and the web UI call the same
-functions). Use cases print nothing; long ones report ``progress(phase, fraction)``.
+functions). Use cases print nothing; long ones report ``progress(phase, fraction)``. Names are imported on
+first use, so a front end that serves one use case does not pay for the others' imports.
 """
 
-from formguide.app.context import Context
-from formguide.app.data import competitions, info, ingest
-from formguide.app.modelling import backtest, train
-from formguide.app.registry import (
-    export_models,
-    import_models,
-    list_models,
-    list_runs,
-    promote_model,
-    show_model,
-)
-from formguide.app.schemas import (
-    BacktestRequest,
-    IngestRequest,
-    PredictRequest,
-    SimulateRequest,
-    TrainRequest,
-)
-from formguide.app.serving import predict, simulate
+from __future__ import annotations
 
-__all__ = [
-    "BacktestRequest",
-    "Context",
-    "IngestRequest",
-    "PredictRequest",
-    "SimulateRequest",
-    "TrainRequest",
-    "backtest",
-    "competitions",
-    "export_models",
-    "import_models",
-    "info",
-    "ingest",
-    "list_models",
-    "list_runs",
-    "predict",
-    "promote_model",
-    "show_model",
-    "simulate",
-    "train",
-]
+import importlib
+from typing import Any
+
+_WHERE = {
+    "Context": "context",
+    "BacktestRequest": "schemas", "IngestRequest": "schemas", "PredictRequest": "schemas",
+    "SimulateRequest": "schemas", "TrainRequest": "schemas",
+    "competitions": "data", "info": "data", "ingest": "data",
+    "backtest": "modelling", "train": "modelling",
+    "predict": "serving", "simulate": "serving",
+    "export_models": "registry", "import_models": "registry", "list_models": "registry", "list_runs": "registry",
+    "promote_model": "registry", "show_model": "registry",
+}
+
+__all__ = sorted(_WHERE)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _WHERE:
+        raise AttributeError(f"module 'formguide.app' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"formguide.app.{_WHERE[name]}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__

@@ -45,10 +45,11 @@ def simulate(ctx: Context, request: SimulateRequest, progress: Progress | None =
     competition = resolve_competition(ctx, sport, request.competition)
     line = sport.line_name(competition, options)
 
-    def served_as_of(as_of: pd.Timestamp):
+    def served_as_of(as_of: pd.Timestamp, frame: pd.DataFrame | None = None):
         if progress is not None:
             progress("features", 0.0)
-        return serve(ctx.engine, sport, competition, line, as_of, feature_options=sport.feature_options(options))
+        return serve(ctx.engine, sport, competition, line, as_of, feature_options=sport.feature_options(options),
+                     frame=frame)
 
     date_from = None if request.date_from is None else pd.Timestamp(request.date_from)
     output = sport.simulate(ctx.engine, competition, request.season, date_from, request.simulations, request.seed,

@@ -20,9 +20,9 @@ from typing import Annotated, Any
 import typer
 from rich.markup import escape
 
-from formguide.app import (
+from formguide.app.context import Context
+from formguide.app.schemas import (
     BacktestRequest,
-    Context,
     IngestRequest,
     PredictRequest,
     SimulateRequest,

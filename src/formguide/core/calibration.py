@@ -11,8 +11,6 @@ from typing import Any, Literal
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy.optimize import minimize
-from sklearn.isotonic import IsotonicRegression
 
 from formguide.core.estimators import BaseEstimator, check_is_fitted
 from formguide.core.metrics import _check_outcome, _check_probs
@@ -40,6 +38,8 @@ def _fit_platt(p: NDArray[np.float64], y: NDArray[np.float64]) -> tuple[float, f
     Uses Platt's (1999) smoothed targets ``(N+ + 1)/(N+ + 2)`` and ``1/(N- + 2)`` so perfectly
     separable data cannot drive the slope to infinity.
     """
+    from scipy.optimize import minimize
+
     x = _logit(p)
     n_pos = float(y.sum())
     n_neg = float(y.size - n_pos)
@@ -68,6 +68,8 @@ def _fit_isotonic(
     tiny tail blocks stay close to the raw forecast. A second weighted PAV pass restores
     monotonicity. ``prior_strength = 0`` gives sklearn's plain isotonic map.
     """
+    from sklearn.isotonic import IsotonicRegression
+
     iso = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip").fit(x, y)
     if prior_strength <= 0:
         return np.asarray(iso.X_thresholds_, dtype=np.float64), np.asarray(

@@ -24,7 +24,6 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike, NDArray
-from scipy.optimize import minimize_scalar
 
 from formguide.core.field import MAX_SPREAD, finishing_positions
 
@@ -60,6 +59,8 @@ def group_softmax(u: ArrayLike, event: ArrayLike) -> NDArray[np.float64]:
 def fit_temperature(u: ArrayLike, event: ArrayLike, won: ArrayLike, bounds: tuple[float, float] = (0.02, 20.0)
                     ) -> float:
     """The ``a`` maximising the winners' log-likelihood of ``softmax(a * u)`` per event (a 1-D convex fit)."""
+    from scipy.optimize import minimize_scalar
+
     u = np.asarray(u, dtype=np.float64)
     won = np.asarray(won, dtype=bool)
     codes, n = event_codes(event)

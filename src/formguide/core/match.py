@@ -19,7 +19,6 @@ from pydantic import BaseModel
 
 from formguide.core import markets as mk
 from formguide.core.errors import DataValidationError
-from formguide.core.estimators import BaseEstimator, check_is_fitted
 from formguide.core.metrics import summarise
 from formguide.core.options import BacktestBettingOptions, PredictBettingOptions, SportOptions
 from formguide.core.sport import ForecastRow, PredictionBatch, Sport
@@ -28,37 +27,9 @@ from formguide.core.views import Column, TableView
 if TYPE_CHECKING:
     from formguide.core.serving import ServedModel
 
-__all__ = ["BaseRateModel", "MarketForecast", "MatchPrediction", "MatchSport", "base_rates"]
+__all__ = ["MarketForecast", "MatchPrediction", "MatchSport"]
 
 _TIER_RANK = {"A": 0, "B": 1, "C": 2, "D": 3}
-
-
-def base_rates(outcome: np.ndarray, n_classes: int, prior: float = 1.0) -> np.ndarray:
-    """Class frequencies with a small additive prior: the naive baseline every model must beat."""
-    counts = np.bincount(outcome[outcome >= 0], minlength=n_classes).astype(float) + prior
-    return counts / counts.sum()
-
-
-class BaseRateModel(BaseEstimator):
-    """The naive forecast every model must beat: class frequencies of the training rows (additive prior)."""
-
-    model_type = "base-rates"
-
-    def __init__(self, n_classes: int = 3, outcome_column: str = "__outcome__", prior: float = 1.0) -> None:
-        self.n_classes = n_classes
-        self.outcome_column = outcome_column
-        self.prior = prior
-
-    def fit(self, frame: pd.DataFrame, X: pd.DataFrame | None = None) -> BaseRateModel:
-        self.rates_ = base_rates(frame[self.outcome_column].to_numpy(dtype=np.int64), self.n_classes, self.prior)
-        return self
-
-    def predict_proba(self, frame: pd.DataFrame, X: pd.DataFrame | None = None) -> np.ndarray:
-        check_is_fitted(self, "rates_")
-        return np.tile(self.rates_, (len(frame), 1))
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"type": self.model_type, "params": self.get_params(), "rates": self.rates_.tolist()}
 
 
 class MarketForecast(BaseModel):
@@ -149,8 +120,10 @@ class MatchSport(Sport):
                                       f"{self.min_history}+")
 
     def baselines(self) -> dict[str, Any]:
+        from formguide.core.baserates import OutcomeBaseRates
+
         k = self.n_outputs
-        return {"base_rates": lambda: _OutcomeBaseRates(self, k)}
+        return {"base_rates": lambda: OutcomeBaseRates(self, k)}
 
     def forecast(self, model: Any, frame: pd.DataFrame, X: pd.DataFrame) -> np.ndarray:
         return model.predict_proba(frame, X)
@@ -296,16 +269,3 @@ class MatchSport(Sport):
                 row.update({f"{s} {m['label']}": v for s, v in m["probabilities"].items()})
             out.append(row)
         return TableView(columns=cols, rows=out, empty="no events in that window match")
-
-
-class _OutcomeBaseRates(BaseRateModel):
-    """:class:`BaseRateModel` reading the outcome through the sport (the frame needs no outcome column)."""
-
-    def __init__(self, sport: MatchSport, n_classes: int = 3) -> None:
-        super().__init__(n_classes=n_classes)
-        self.sport = sport
-
-    def fit(self, frame: pd.DataFrame, X: pd.DataFrame | None = None) -> _OutcomeBaseRates:
-        y = self.sport.outcome(frame)
-        self.rates_ = base_rates(y, self.n_classes, self.prior)
-        return self

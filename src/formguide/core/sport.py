@@ -281,9 +281,10 @@ class Sport(ABC):
         """What a user reads and the store keeps about the target rows, from the served model."""
 
     def simulate(self, engine: Engine, competition: str, season: str, date_from: pd.Timestamp | None,
-                 n: int, seed: int, options: SportOptions, serve: Callable[[pd.Timestamp], ServedModel]
+                 n: int, seed: int, options: SportOptions, serve: Callable[..., ServedModel]
                  ) -> SimulationOutput:
-        """Monte Carlo of the rest of a season (``serve(as_of)`` gives the champion as of a date)."""
+        """Monte Carlo of the rest of a season (``serve(as_of, frame=None)`` gives the champion as of a date,
+        on the given frame when the sport has loaded it already)."""
         raise FormguideError(f"simulate is not available for {self.name}")
 
     # ---------------------------------------------------------------------------- front ends

@@ -20,12 +20,12 @@ if TYPE_CHECKING:
 
 def simulate_remaining(sport: FootballSport, engine: Engine, competition: str, season: str,
                        date_from: pd.Timestamp | None, *, n: int, seed: int,
-                       serve: Callable[[pd.Timestamp], Any]) -> SimulationOutput:
+                       serve: Callable[..., Any]) -> SimulationOutput:
     """Simulate the rest of a season from the champion goal model's score distributions as of ``date_from``
     (default: the day after the season's last result)."""
     from formguide.football.models.estimators import ScoreDistribution
 
-    full = sport.load_frame(engine, [competition])
+    full = sport.load_frame(engine, [competition]).reset_index(drop=True)
     season_rows = full[full["season"] == season]
     if season_rows.empty:
         known = ", ".join(sorted(full["season"].unique()))
@@ -34,7 +34,7 @@ def simulate_remaining(sport: FootballSport, engine: Engine, competition: str, s
         played = season_rows[season_rows["home_goals"].notna()]
         date_from = ((played["kickoff"].max() + pd.Timedelta(days=1)).normalize() if len(played)
                      else season_rows["kickoff"].min().normalize())
-    served = serve(pd.Timestamp(date_from))
+    served = serve(pd.Timestamp(date_from), full)
     est, record = served.estimator, served.record
     if not isinstance(est, ScoreDistribution):
         raise FormguideError(f"{record.name} v{record.version} is a {record.model_type} model without score "

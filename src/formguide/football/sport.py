@@ -156,7 +156,7 @@ class FootballSport(MatchSport):
 
     # ------------------------------------------------------------------------------ simulation
     def simulate(self, engine: Engine, competition: str, season: str, date_from: pd.Timestamp | None, n: int,
-                 seed: int, options: SportOptions, serve: Callable[[pd.Timestamp], Any]) -> SimulationOutput:
+                 seed: int, options: SportOptions, serve: Callable[..., Any]) -> SimulationOutput:
         from formguide.football.predict import simulate_remaining
 
         return simulate_remaining(self, engine, competition, season, date_from, n=n, seed=seed, serve=serve)

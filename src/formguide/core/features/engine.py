@@ -24,6 +24,7 @@ from the event's own day onwards, the features of an event on day ``D`` built ``
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import inspect
 import json
@@ -55,6 +56,7 @@ def _short_hash(text: str, n: int = 8) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:n]
 
 
+@functools.lru_cache(maxsize=1024)
 def _source_of(func: Callable[..., Any]) -> str:
     """Source text of a callable; falls back to its bytecode for callables without a source file."""
     try:
@@ -97,7 +99,7 @@ class FeatureDefinition:
         if len(set(self.columns)) != len(self.columns):
             raise ValueError(f"feature definition {self.name!r} declares duplicate columns")
 
-    @property
+    @functools.cached_property
     def version(self) -> str:
         """Short sha256 of the function's (and its dependencies') source and the parameters."""
         parts = [_source_of(self.function)]
@@ -181,7 +183,7 @@ class FeatureSet:
         if len(set(names)) != len(names):
             raise ValueError(f"feature set {name!r} has duplicate definition names")
 
-    @property
+    @functools.cached_property
     def version(self) -> str:
         """``<name>@<hash of member versions>``, e.g. ``football-core@3f2a9c1d``."""
         text = "\n".join(f"{d.name}:{d.version}" for d in self.definitions)
