@@ -17,7 +17,9 @@ import pytest
 from sqlalchemy import JSON, bindparam, func, select, text
 from tests.helpers import E0_SEASONS, e0_files, ingest_e0, run_cli
 
+from formguide.app.schemas import PredictResult
 from formguide.core import registry
+from formguide.core.match import MatchPrediction
 from formguide.core.sport import get_sport
 from formguide.core.store.db import open_store, session_scope
 from formguide.core.store.models import ModelRecord, Prediction
@@ -259,6 +261,9 @@ def test_predict_a_past_date_with_results_and_stored_predictions(db, capsys):
     assert {"competition", "as_of", "model", "model_id", "refitted", "feature_set_version", "events"} <= set(res)
     assert res["as_of"] == "2025-05-18T00:00:00" and "2025-05-18" in res["refitted"]
     rows = res["events"]
+    PredictResult.model_validate(res)  # the documented shapes (docs/json-schemas)
+    for r in rows:
+        MatchPrediction.model_validate(r)
     assert len(rows) == 8  # 18, 19 and 20 May 2025; the next matchday (25 May) is outside the 7 days
     engine = open_store(db)
     try:

@@ -250,3 +250,43 @@ class InfoResult(Result):
     schema_revision: str | None
     sports: list[dict[str, Any]]
     counts: dict[str, int]
+
+
+# ------------------------------------------------------------------------------------- JSON Schemas
+#: Results whose ``--json`` output is the model itself (a backtest writes its report, a simulation its data: the
+#: sport's own shapes, documented in the README).
+RESULTS: dict[str, type[BaseModel]] = {"ingest": IngestResult, "train": TrainResult, "predict": PredictResult,
+                                       "models-show": ModelDetail}
+
+
+def json_schemas() -> dict[str, dict[str, Any]]:
+    """JSON Schema of every result (``formguide <command> --json``) and of each sport's prediction events."""
+    from formguide.core.sport import available_sports, get_sport
+
+    out = {name: model.model_json_schema(mode="serialization") for name, model in RESULTS.items()}
+    for name in sorted(available_sports()):
+        sport = get_sport(name)
+        if sport.prediction_model is not None:
+            schema = sport.prediction_model.model_json_schema(mode="serialization")
+            schema["description"] = f"One element of `events` in `formguide predict --sport {name} --json`."
+            out[f"predict-event-{name}"] = schema
+        for use_case in ("train", "backtest", "predict", "simulate"):
+            model = sport.options.model(use_case)
+            if model.model_fields:
+                out[f"options-{name}-{use_case}"] = model.model_json_schema()
+    return out
+
+
+def write_json_schemas(folder: Path) -> list[Path]:
+    """Write :func:`json_schemas` as ``<name>.schema.json`` files (``python -m formguide.app.schemas DIR``)."""
+    from formguide.core.jsonio import write_json
+
+    folder.mkdir(parents=True, exist_ok=True)
+    return [write_json(folder / f"{name}.schema.json", schema) for name, schema in sorted(json_schemas().items())]
+
+
+if __name__ == "__main__":  # pragma: no cover - the documentation's generator
+    import sys
+
+    for path in write_json_schemas(Path(sys.argv[1] if len(sys.argv) > 1 else "docs/json-schemas")):
+        print(path)

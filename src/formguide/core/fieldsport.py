@@ -102,6 +102,8 @@ class FieldSport(Sport):
     default_backtest_history: ClassVar[int] = 100
     #: Simulated orders per event when a forecast is scored.
     evaluation_simulations: ClassVar[int] = 10000
+    #: Shape of one event of ``formguide predict --json`` (its JSON Schema is documented in docs/).
+    prediction_model: ClassVar[type[BaseModel]] = FieldEventPrediction
 
     # ---------------------------------------------------------------------------- sport supplies
     def retirement_probabilities(self, frame: pd.DataFrame, rows: np.ndarray) -> np.ndarray | None:

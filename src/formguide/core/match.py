@@ -69,6 +69,8 @@ class MatchSport(Sport):
     selection_names: ClassVar[dict[str, str]] = {}
     #: Market id of the outcome classes in the ``predictions`` table.
     main_market: ClassVar[str] = "result"
+    #: Shape of one event of ``formguide predict --json`` (its JSON Schema is documented in docs/).
+    prediction_model: ClassVar[type[BaseModel]] = MatchPrediction
     #: Index of the draw class for ``draw_accuracy`` (None: no draw).
     draw_index: ClassVar[int | None] = None
     #: Played events needed before a model is trained; before a walk-forward predicts.

@@ -159,6 +159,8 @@ class Sport(ABC):
     min_train_groups: ClassVar[bool] = False
     #: The sport's options per use case (validated against every request).
     options: ClassVar[UseCaseOptions] = UseCaseOptions()
+    #: The pydantic model of one event of a prediction (set by the event shapes, MatchSport and FieldSport).
+    prediction_model: ClassVar[Any] = None
 
     # -------------------------------------------------------------------------------------- data
     @abstractmethod
