@@ -20,16 +20,18 @@ $(VENV)/.installed: pyproject.toml
 install: $(VENV)/.installed
 
 demo: install
+	$(BIN)/formguide info
 	$(BIN)/formguide ingest football $(FORMGUIDE_DATA)/football_data
 	$(BIN)/formguide train --league E0 --model dixon-coles
 	$(BIN)/formguide train --league E0 --model blend
 	$(BIN)/formguide models list
 	$(BIN)/formguide backtest --league E0 --model blend --from 2023-08-01 --json var/backtest-E0.json
 	$(BIN)/formguide predict --league E0 --date 2025-05-18
-	$(BIN)/formguide simulate --league E0 --season 2425 --from 2025-03-01 --n 20000 --seed 7
+	$(BIN)/formguide simulate --league E0 --season 2425 --from 2025-03-01 --simulations 20000 --seed 7
 	$(BIN)/formguide ingest f1 $(FORMGUIDE_DATA)/f1_ergast $(FORMGUIDE_DATA)/f1_laps
 	$(BIN)/formguide train --sport f1 --moment post-quali
 	$(BIN)/formguide predict --sport f1 --race 2024-22 --moment post-quali
+	$(BIN)/formguide competitions
 	$(BIN)/formguide f1 season --data $(FORMGUIDE_DATA)/f1_ergast --output var/f1-season-2024.json --season 2024
 
 lint: install
