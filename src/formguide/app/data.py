@@ -10,7 +10,6 @@ from formguide.app.common import Progress
 from formguide.app.context import Context
 from formguide.app.schemas import (
     CompetitionSummary,
-    FileResult,
     InfoResult,
     IngestRequest,
     IngestResult,
@@ -39,12 +38,10 @@ def ingest(ctx: Context, request: IngestRequest, progress: Progress | None = Non
 
     report = sport.ingest(ctx.engine, paths, progress=advance)
     data = report.to_dict()
-    files = []
-    for f in report.files:
-        found = next((w.removeprefix("layout: ") for w in f.warnings if w.startswith("layout: ")), None)
-        files.append(FileResult(path=f.path, found=found, status=f.status, inserted=f.inserted, updated=f.updated,
-                                unchanged=f.unchanged, rejected=f.rejected, new_teams=f.new_teams,
-                                warnings=[w for w in f.warnings if not w.startswith("layout: ")], error=f.error))
+    files = report.files
+    for f in files:  # a sport may say what a file was as a "layout: ..." warning
+        f.found = f.found or next((w.removeprefix("layout: ") for w in f.warnings if w.startswith("layout: ")), None)
+        f.warnings = [w for w in f.warnings if not w.startswith("layout: ")]
     n_warnings = sum(len(f.warnings) for f in files)
     result = IngestResult(sport=sport.name, layout=report.layout, inserted=data["inserted"], updated=data["updated"],
                           unchanged=data["unchanged"], rejected=data["rejected"],

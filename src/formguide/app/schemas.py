@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from formguide.core.sport import FileReport
 from formguide.core.views import TableView
 
 __all__ = [
@@ -22,7 +23,6 @@ __all__ = [
     "BacktestResult",
     "CompetitionSummary",
     "ExportResult",
-    "FileResult",
     "ImportResult",
     "InfoResult",
     "IngestRequest",
@@ -67,19 +67,6 @@ class IngestRequest(Request):
     paths: list[Path] = Field(min_length=1, description="Files or folders to import.")
 
 
-class FileResult(BaseModel):
-    path: str
-    found: str | None = None
-    status: str
-    inserted: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    rejected: int = 0
-    new_teams: list[str] = Field(default_factory=list)
-    warnings: list[str] = Field(default_factory=list)
-    error: str | None = None
-
-
 class IngestResult(Result):
     sport: str
     layout: str | None = None
@@ -90,7 +77,7 @@ class IngestResult(Result):
     files_rejected: int
     new_teams: list[str]
     warnings: int
-    files: list[FileResult]
+    files: list[FileReport]
 
 
 # ------------------------------------------------------------------------------------------ training

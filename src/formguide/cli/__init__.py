@@ -112,8 +112,13 @@ def show(result: Any, json_target: str | None, wide: bool = False, data: Any = N
     print_messages(result.messages)
 
 
-def _sport_list() -> str:
-    return ", ".join(sorted(available_sports()))
+def show_list(items: list[Any], view: Any, json_target: str | None, wide: bool) -> None:
+    """A list result: JSON of its items, or its table."""
+    if json_target:
+        emit_json([item.model_dump(mode="json") for item in items], json_target)
+        if json_target == "-":
+            return
+    render_view(view, wide=wide)
 
 
 # ---------------------------------------------------------------------------------------------- ingest
@@ -278,11 +283,7 @@ def competitions(
     check_output(json_target)
     with context(db) as ctx:
         items = run(ctx, sport)
-    if json_target:
-        emit_json([c.model_dump(mode="json") for c in items], json_target)
-        if json_target == "-":
-            return
-    render_view(competitions_view(items), wide=wide)
+    show_list(items, competitions_view(items), json_target, wide)
 
 
 @app.command()
@@ -311,11 +312,7 @@ def models_list(
     check_output(json_target)
     with context(db) as ctx:
         items = list_models(ctx, sport)
-    if json_target:
-        emit_json([m.model_dump(mode="json") for m in items], json_target)
-        if json_target == "-":
-            return
-    render_view(models_view(items), wide=wide)
+    show_list(items, models_view(items), json_target, wide)
 
 
 @models_app.command("show")
@@ -385,11 +382,7 @@ def runs_list(
     check_output(json_target)
     with context(db) as ctx:
         items = list_runs(ctx, limit, sport)
-    if json_target:
-        emit_json([r.model_dump(mode="json") for r in items], json_target)
-        if json_target == "-":
-            return
-    render_view(runs_view(items), wide=wide)
+    show_list(items, runs_view(items), json_target, wide)
 
 
 # ------------------------------------------------------------------------------------ sport commands

@@ -64,6 +64,8 @@ class FileReport:
 
     path: str
     status: str  # "ok" | "rejected"
+    #: What the sport found the file to be (e.g. F1's "ergast", "fastf1-laps"), when it tells.
+    found: str | None = None
     inserted: int = 0
     updated: int = 0
     unchanged: int = 0
