@@ -376,3 +376,138 @@ def test_watch_mode_updates_reports_bad_files_and_stops_cleanly(history, tmp_pat
     assert len(doc["predictions"]) == ROUNDS + 2
     assert doc["metadata"]["training_history"][-1]["status"] in ("ok", "partial")
     assert all(exc is None for _, exc in runs)
+
+
+# --------------------------------------------------------------------------------- shape and standings
+def _points_until(root: Path, season: int, last_round: int) -> dict[str, float]:
+    """Drivers' points (race + sprint) of ``season``'s rounds up to ``last_round``, from the race folders."""
+    import pandas as pd
+
+    total: dict[str, float] = {}
+    for rnd in range(1, last_round + 1):
+        folder = next(root.glob(f"{season}-{rnd:02d}-*"))
+        for name in ("race.csv", "sprint.csv"):
+            if (folder / name).is_file():
+                for d, p in pd.read_csv(folder / name)[["driver", "points"]].itertuples(index=False):
+                    total[d] = total.get(d, 0.0) + float(p)
+    return total
+
+
+def _current_points(block: dict) -> dict[str, float]:
+    return {r["driver"]: r["current_points"] for r in block["drivers"]}
+
+
+def test_the_written_json_has_the_documented_shape(first_run):
+    import copy
+
+    from formguide.f1.season import Document, season_json_schema, validate_document
+
+    _, _, doc = first_run
+    Document.model_validate(doc)  # what a run writes validates (it was checked before it was written, too)
+    schema = season_json_schema()
+    assert set(schema["properties"]) == {"metadata", "championship", "predictions"}
+    defs = schema["$defs"]
+    assert {"format_version", "generated_at", "num_simulations", "scenarios", "training_history"} <= set(
+        defs["Metadata"]["properties"])
+    assert {"metadata", "strengths", "scenarios", "actual", "championship_before", "race_key", "fingerprint"} <= set(
+        defs["RacePrediction"]["properties"])
+    assert {"win", "podium", "points", "expected_position", "position_distribution"} <= set(
+        defs["ScenarioDriver"]["properties"])
+    assert {"as_of_race", "final", "standings_after_round", "drivers", "constructors"} <= set(
+        defs["Championship"]["properties"])
+    changed = copy.deepcopy(doc)
+    changed["predictions"][0]["scenarios"]["dry"]["drivers"][0]["wins"] = 0.5  # a key the shape does not know
+    with pytest.raises(FormguideError, match=r"does not match its schema .*predictions\.0\.scenarios\.dry"):
+        validate_document(changed)
+    del changed["predictions"][0]["scenarios"]["dry"]["drivers"][0]["wins"]
+    del changed["championship"]["standings_after_round"]
+    with pytest.raises(FormguideError, match="championship.standings_after_round"):
+        validate_document(changed)
+
+
+def test_standings_after_round_is_the_last_round_counted_in_a_completed_season(first_run, history):
+    _, _, doc = first_run
+    champ = doc["championship"]
+    assert champ["final"] is True and champ["as_of_race"] is None and champ["remaining_races"] == 0
+    assert champ["standings_after_round"] == ROUNDS
+    assert _current_points(champ) == pytest.approx(_points_until(history, 2023, ROUNDS))
+    for p in doc["predictions"]:
+        rnd = p["metadata"]["round"]
+        before = p["championship_before"]
+        assert before["standings_after_round"] == rnd - 1, p["race_key"]
+        assert before["remaining_races"] == ROUNDS - rnd + 1
+        expected = _points_until(history, 2023, rnd - 1)
+        assert {d: v for d, v in _current_points(before).items() if v} == pytest.approx(
+            {d: v for d, v in expected.items() if v})
+
+
+def test_standings_after_round_in_a_season_under_way(history, tmp_path):
+    data = _copy(history, tmp_path / "data")
+    rng = np.random.default_rng(11)
+    for rnd in (ROUNDS + 1, ROUNDS + 2):  # the rest of the calendar: entry lists, no results yet
+        write_weekend(data, 2023, rnd, rng, run=False)
+    cfg = _config(tmp_path, data, scenarios=("dry",))
+    run_season(cfg)
+    doc = _load(cfg.output)
+    champ = doc["championship"]  # before the next race: the standings after the last one run
+    assert champ["as_of_race"] == f"2023-{ROUNDS + 1:02d}" and not champ.get("final")
+    assert champ["standings_after_round"] == ROUNDS and champ["remaining_races"] == 2
+    assert _current_points(champ) == pytest.approx(_points_until(history, 2023, ROUNDS))
+    by_round = {p["metadata"]["round"]: p for p in doc["predictions"]}
+    assert by_round[1]["championship_before"]["standings_after_round"] == 0  # before the season's first race
+    assert all(r["current_points"] == 0 for r in by_round[1]["championship_before"]["drivers"])
+    assert by_round[4]["championship_before"]["standings_after_round"] == 3
+    assert "championship_before" not in by_round[ROUNDS + 2]  # only run races and the next one have one
+
+
+def test_watch_debounces_runs_one_at_a_time_ignores_its_own_files_and_stops_after_the_run(tmp_path, monkeypatch):
+    """The watcher's timing with a stand-in for the pipeline (half a second per run, writing the output and
+    its log like a real run)."""
+    from formguide.f1.season import watch as watch_module
+
+    data = tmp_path / "data"
+    data.mkdir()
+    cfg = SeasonConfig(data=data, output=data / "season.json", db=f"sqlite:///{tmp_path / 'unused.sqlite'}")
+    runs: list[dict] = []
+    lock = threading.Lock()
+
+    def fake_run(config, *, trigger, changes, ingest_paths):
+        with lock:
+            run = {"start": time.monotonic(), "end": None, "changes": list(changes)}
+            runs.append(run)
+        config.output.write_text("{}")
+        log_path(config.output).write_text("log")
+        time.sleep(0.5)
+        run["end"] = time.monotonic()
+        return {"ingest": {"rejected": []}}
+
+    monkeypatch.setattr(watch_module, "run_season", fake_run)
+    stop = threading.Event()
+    thread = threading.Thread(target=watch_season, args=(cfg, stop), kwargs={"debounce_s": 0.3})
+    thread.start()
+    try:
+        assert _wait(lambda: len(runs) == 1)
+        assert runs[0]["changes"] == ["initial run"]
+        (data / "during.csv").write_text("x")  # a change during a run triggers the next one, after it
+        assert _wait(lambda: len(runs) == 2)
+        assert runs[1]["start"] >= runs[0]["end"] and any("during.csv" in c for c in runs[1]["changes"])
+        assert _wait(lambda: runs[1]["end"] is not None)
+        time.sleep(1.0)
+        assert len(runs) == 2  # the runs' own output and log files trigger nothing
+        for i in range(8):  # a burst of changes: one run, a debounce after the last of them
+            time.sleep(0.1)
+            (data / f"burst_{i}.csv").write_text("x")
+            last_change = time.monotonic()
+        assert _wait(lambda: len(runs) == 3)
+        assert runs[2]["start"] - last_change >= 0.3
+        assert {Path(c.split(" ", 1)[1]).name for c in runs[2]["changes"]} == {f"burst_{i}.csv" for i in range(8)}
+        (data / "last.csv").write_text("x")
+        assert _wait(lambda: len(runs) == 4)
+        stop.set()  # during the run: it finishes, then watching ends
+        thread.join(timeout=30)
+        assert not thread.is_alive() and runs[3]["end"] is not None
+    finally:
+        stop.set()
+        thread.join(timeout=30)
+    assert len(runs) == 4
+    assert all(b["start"] >= a["end"] for a, b in zip(runs, runs[1:], strict=False))  # never two at once

@@ -208,7 +208,7 @@ class Championship(ChampionshipBefore):
 
     as_of_race: str | None = Field(description="race_key of the race it is the championship before; "
                                                "null for the final table")
-    final: bool = Field(False, description="present (true) when no race is left")
+    final: bool = Field(False, description="present (true) when no race of the season in the data is left")
 
 
 class RacePrediction(_Shape):

@@ -71,6 +71,8 @@ def race_status(race: pd.DataFrame) -> str:
 def predict_race(frame: pd.DataFrame, idx: np.ndarray, season: int, config: SeasonConfig, U: np.ndarray,
                  cal: Calibration, effects: dict, effect_errors: dict, fit: BlockFit | None,
                  championship: bool) -> dict:
+    """One race's entry of the document (``idx``: its rows of ``frame``), with ``championship_before`` when
+    ``championship``."""
     race = frame.iloc[idx].reset_index(drop=True)
     u = U[idx]
     if not np.isfinite(u).all():
@@ -150,6 +152,8 @@ def predict_race(frame: pd.DataFrame, idx: np.ndarray, season: int, config: Seas
 
 def compute_races(frame: pd.DataFrame, season: int, config: SeasonConfig, U: np.ndarray, fits: dict,
                   todo: pd.DataFrame) -> tuple[dict[str, dict], list[dict]]:
+    """Predict the races of ``todo`` (see :func:`predict_race`); calibrations and scenario effects are
+    shared by races with the same earlier results. Returns the predictions by race key and the failures."""
     rows_of = pd.Series(np.arange(len(frame))).groupby(frame["race_id"].to_numpy(), sort=False).indices
     dates = frame["date"].to_numpy()
     seasons_col = frame["season"].to_numpy()

@@ -19,6 +19,11 @@ Everything works on log-strengths (Plackett–Luce utilities) per driver and rac
 * **Races** (:func:`simulate_race`) and **championships** (:func:`simulate_championship`) go through the
   core's one probability layer (:mod:`formguide.core.field_forecast`: the winner drawn exactly from the
   strengths, retirements given not winning), the same layer race predictions and backtests use.
+
+Modules: :mod:`~formguide.f1.simulate.scenarios`, :mod:`~formguide.f1.simulate.retirements`,
+:mod:`~formguide.f1.simulate.weekend`, :mod:`~formguide.f1.simulate.weights`, :mod:`~formguide.f1.simulate.race`,
+:mod:`~formguide.f1.simulate.championship` (with the strength drift) and
+:mod:`~formguide.f1.simulate.plackett_luce` (helpers the estimates share). Everything public is re-exported here.
 """
 
 from formguide.f1.simulate.championship import (
