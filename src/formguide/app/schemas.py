@@ -257,6 +257,7 @@ def json_schemas() -> dict[str, dict[str, Any]]:
             schema = sport.prediction_model.model_json_schema(mode="serialization")
             schema["description"] = f"One element of `events` in `formguide predict --sport {name} --json`."
             out[f"predict-event-{name}"] = schema
+        out.update(sport.json_schemas())
         for use_case in ("train", "backtest", "predict", "simulate"):
             model = sport.options.model(use_case)
             if model.model_fields:

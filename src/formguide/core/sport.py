@@ -296,6 +296,10 @@ class Sport(ABC):
         """The sport's own sub-commands (``formguide <sport> ...``), if any."""
         return None
 
+    def json_schemas(self) -> dict[str, dict[str, Any]]:
+        """JSON Schemas of the sport's own outputs (e.g. a season file), by name, for the documentation."""
+        return {}
+
     def describe(self) -> dict[str, Any]:
         """What the sport offers, for ``formguide info`` and the service."""
         return {"name": self.name, "model_types": list(self.model_types),

@@ -234,6 +234,11 @@ class F1Sport(FieldSport):
         raise FormguideError("simulate is not available for f1: `formguide f1 season --data FOLDER --output FILE` "
                              "simulates every race of a season and the championship")
 
+    def json_schemas(self) -> dict[str, dict[str, Any]]:
+        from formguide.f1.season import season_json_schema
+
+        return {"f1-season": season_json_schema()}
+
     def cli(self):
         from formguide.f1.cli import f1_app
 
