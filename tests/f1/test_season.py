@@ -511,3 +511,28 @@ def test_watch_debounces_runs_one_at_a_time_ignores_its_own_files_and_stops_afte
         thread.join(timeout=30)
     assert len(runs) == 4
     assert all(b["start"] >= a["end"] for a, b in zip(runs, runs[1:], strict=False))  # never two at once
+
+
+def test_block_fits_live_in_the_fit_cache_not_the_registry(history, tmp_path):
+    from sqlalchemy import func, select
+
+    from formguide.core.store.db import open_store, session_scope
+    from formguide.core.store.models import FitCacheEntry, ModelRecord, TrainingRun
+
+    cfg = _config(tmp_path, _copy(history, tmp_path / "data"))
+    first = run_season(cfg)
+    engine = open_store(cfg.db)
+    try:
+        with session_scope(engine) as s:
+            assert s.scalar(select(func.count()).select_from(ModelRecord)) == 0  # `models list` shows no cache
+            cached = s.scalar(select(func.count()).select_from(FitCacheEntry))
+            assert cached == first["models_trained"] > 0
+            assert s.scalar(select(TrainingRun.run_type).order_by(TrainingRun.id.desc()).limit(1)) == "season"
+        cfg.output.unlink()  # no previous output: every race is recomputed, each fit comes from the cache
+        again = run_season(cfg)
+        assert again["races_processed"] == ROUNDS and again["models_trained"] == 0
+        assert again["models_loaded"] == first["models_trained"]
+        with session_scope(engine) as s:
+            assert s.scalar(select(func.count()).select_from(FitCacheEntry)) == cached
+    finally:
+        engine.dispose()
