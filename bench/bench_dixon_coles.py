@@ -30,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from threadpoolctl import threadpool_limits  # noqa: E402
 
 from _common import format_table, median, time_interleaved  # noqa: E402
-from formguide.football.models.dixon_coles import DixonColesModel, PoissonModel  # noqa: E402
+from formguide.football.models.dixon_coles import DixonColesModel  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 SEASONS = ("2122", "2223", "2324")
@@ -58,14 +58,14 @@ def load_matches(division: str = "E0", seasons: tuple[str, ...] = SEASONS, root:
     return out
 
 
-def _ours_from_penaltyblog(pb_model: Any, cls: type[DixonColesModel], xi: float) -> DixonColesModel:
+def _ours_from_penaltyblog(pb_model: Any, rho_fitted: bool, xi: float) -> DixonColesModel:
     """penaltyblog's fitted parameters in formguide's parameterisation (same rates, centred ratings)."""
     teams = np.asarray(pb_model.teams, dtype=str)
     params = np.asarray(pb_model._params, dtype=np.float64)
     t = teams.size
     attack, defence = params[:t], params[t : 2 * t]
-    rho = float(params[2 * t + 1]) if cls is DixonColesModel else 0.0
-    model = cls(xi=xi)
+    rho = float(params[2 * t + 1]) if rho_fitted else 0.0
+    model = DixonColesModel(xi=xi, rho=rho_fitted)
     model.teams_ = teams
     model.attack_ = attack - attack.mean()
     model.defence_ = defence - defence.mean()
@@ -101,10 +101,9 @@ def run(
     weights = dixon_coles_weights(dates, xi)
 
     rows = []
-    for name, ours_cls, pb_cls in (("dixon_coles", DixonColesModel, DixonColesGoalModel),
-                                   ("poisson", PoissonModel, PoissonGoalsModel)):
-        def fit_ours(cls=ours_cls):
-            return cls(xi=xi).fit(home, away, hg, ag, dates)
+    for name, with_rho, pb_cls in (("dixon_coles", True, DixonColesGoalModel), ("poisson", False, PoissonGoalsModel)):
+        def fit_ours(rho=with_rho):
+            return DixonColesModel(xi=xi, rho=rho).fit(home, away, hg, ag, dates)
 
         def fit_pb(cls=pb_cls):
             model = cls(hg, ag, home, away, weights=weights)
@@ -118,7 +117,7 @@ def run(
         t_ours, t_pb, ours, pb = seconds["ours"], seconds["pb"], last["ours"], last["pb"]
         ll_ours = ours.loglik(home, away, hg, ag, weights=weights)
         ll_pb = float(pb.loglikelihood)
-        ll_pb_params = _ours_from_penaltyblog(pb, ours_cls, xi).loglik(home, away, hg, ag, weights=weights)
+        ll_pb_params = _ours_from_penaltyblog(pb, with_rho, xi).loglik(home, away, hg, ag, weights=weights)
         rows.append({
             "model": name,
             "matches": int(len(df)),

@@ -18,7 +18,10 @@ def main() -> None:
         mod = importlib.import_module(name)
         print(f"\n== {name} ==")
         rows = mod.run()
-        extra = [r.pop("skill") for r in rows if "skill" in r]
+        extra = []
+        if isinstance(rows, tuple):  # (rows, a further table)
+            rows, *extra = rows
+        extra += [r.pop("skill") for r in rows if "skill" in r]
         print(format_table(rows))
         for table in extra:
             print()
