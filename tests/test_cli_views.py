@@ -90,3 +90,30 @@ def test_f1_forecasts_are_stored_per_driver_like_football(tmp_path, capsys):
         (event["event_id"], "field", data["model_id"], data["feature_set_version"])}
     assert len({r.entry_id for r in rows}) == len(rows) and all(r.entry_id > 0 for r in rows)  # one per driver
     assert sum(r.probabilities["win"] for r in rows) == pytest.approx(1.0)
+
+
+def test_a_served_result_is_kept_for_the_same_request_and_recomputed_when_the_data_change(store, football_dir,
+                                                                                           tmp_path, capsys):
+    from sqlalchemy import func
+
+    from formguide.core.store.models import ServedResult
+
+    args = ["predict", "--league", "E0", "--date", "2025-05-18", "--json", "-", "--db", store]
+    first = json.loads(run_cli(args, capsys).out)
+    engine = open_store(store)
+    try:
+        def counts():
+            with session_scope(engine) as s:
+                return (s.scalar(select(func.count()).select_from(ServedResult)),
+                        s.scalar(select(func.count()).select_from(Prediction)))
+
+        kept, predictions = counts()
+        again = json.loads(run_cli(args, capsys).out)
+        assert again == first  # the same result, read back
+        assert counts() == (kept, predictions + first["stored"])  # one kept result; every serving recorded
+        # a new import (even of an unchanged file) changes the data signature: the result is computed again
+        assert run_cli(["ingest", "football", football_dir / "E0_2425.csv", "--db", store], capsys).code == 0
+        assert json.loads(run_cli(args, capsys).out)["events"] == first["events"]
+        assert counts()[0] == kept + 1
+    finally:
+        engine.dispose()

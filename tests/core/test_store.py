@@ -8,12 +8,13 @@ from formguide.core.store.db import MIGRATIONS_DIR, open_store, session_scope, t
 from formguide.core.store.models import Competition, Team
 
 # Tables each migration creates: 0001 the shared schema, 0002 the F1 entries and laps, 0003 the fit cache
-# (0003 drops 0001's unused tasks table).
+# (0003 drops 0001's unused tasks table), 0004 the served results cache.
 MIGRATION_TABLES = {
     "0001": {"competitions", "seasons", "teams", "team_aliases", "events", "results", "odds_types", "odds",
              "feature_sets", "feature_values", "models", "training_runs", "predictions", "imports"},
     "0002": {"entries", "laps"},
     "0003": {"fit_cache"},
+    "0004": {"served_cache"},
 }
 DROPPED_TABLES = {"tasks"}
 
@@ -40,6 +41,9 @@ def test_migrations_create_every_table(engine):
     assert "alembic_version" in names
     assert "odds_long" in inspect(engine).get_view_names()
     assert _revision(engine) == [_head_revision()]
+    from formguide.core.store.db import head_revision
+
+    assert head_revision() == _head_revision()  # the quick reading of the files agrees with Alembic
 
 
 def test_upgrade_is_idempotent(db_url):

@@ -1,15 +1,34 @@
-"""Use cases that serve the champion: predict a window of events, simulate the rest of a season."""
+"""Use cases that serve the champion: predict a window of events, simulate the rest of a season.
+
+A served result is kept (``core.resultcache``) for the same request on the same data and champion, so asking
+again reads one row; every prediction served, fresh or kept, is recorded in ``predictions``.
+"""
 
 from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
 
 import pandas as pd
 
 from formguide.app.common import Progress, resolve_competition, sport_and_options
 from formguide.app.context import Context
 from formguide.app.schemas import PredictRequest, PredictResult, SimulateRequest, SimulateResult
-from formguide.core.serving import serve, store_predictions
+from formguide.core import resultcache
+from formguide.core.errors import FormguideError
+from formguide.core.serving import load_champion, serve, store_predictions
+from formguide.core.sport import ForecastRow, Sport
+from formguide.core.views import TableView
 
 __all__ = ["predict", "simulate"]
+
+
+def _cache_key(ctx: Context, sport: Sport, competition: str, line: str, use_case: str, request: Any) -> str:
+    """Key of a served result: the request (today's date when it names none), the champion, the data."""
+    champion, _ = load_champion(ctx.engine, sport, line, competition)  # hash-checked: a tampered model is refused
+    signature = resultcache.data_signature(ctx.engine, sport.name, competition)
+    asked = {"request": request.model_dump(mode="json"), "today": pd.Timestamp.now().normalize().isoformat()}
+    return resultcache.key(use_case, asked, (champion.id, champion.artifact_sha256), signature)
 
 
 def predict(ctx: Context, request: PredictRequest, progress: Progress | None = None) -> PredictResult:
@@ -17,6 +36,14 @@ def predict(ctx: Context, request: PredictRequest, progress: Progress | None = N
     sport, options = sport_and_options(request.sport, "predict", request.options)
     competition = resolve_competition(ctx, sport, request.competition)
     line = sport.line_name(competition, options)
+    key = _cache_key(ctx, sport, competition, line, "predict", request)
+    kept = resultcache.get(ctx.engine, key)
+    if kept is not None:
+        result = PredictResult.model_validate(kept["result"])
+        result.views = [TableView.model_validate(v) for v in kept["views"]]
+        store_predictions(ctx.engine, result.model_id, [ForecastRow(**r) for r in kept["stored"]],
+                          result.feature_set_version, pd.Timestamp(result.as_of))
+        return result
     if progress is not None:
         progress("features", 0.0)
     frame = sport.load_frame(ctx.engine, [competition]).reset_index(drop=True)
@@ -36,14 +63,25 @@ def predict(ctx: Context, request: PredictRequest, progress: Progress | None = N
     result.views.append(batch.view)
     if not batch.events:
         result.messages.append("no events in that window" + (" match the filters" if request.options else ""))
+    resultcache.put(ctx.engine, key, sport=sport.name, use_case="predict",
+                    data={"result": result.json_data(), "views": [v.model_dump() for v in result.views],
+                          "stored": [asdict(r) for r in batch.stored]})
     return result
 
 
 def simulate(ctx: Context, request: SimulateRequest, progress: Progress | None = None) -> SimulateResult:
     """Monte Carlo of the rest of a season from the champion as known at ``date_from``."""
     sport, options = sport_and_options(request.sport, "simulate", request.options)
+    if not sport.can_simulate:
+        raise FormguideError(f"simulate is not available for {sport.name}{sport.simulation_note}")
     competition = resolve_competition(ctx, sport, request.competition)
     line = sport.line_name(competition, options)
+    key = _cache_key(ctx, sport, competition, line, "simulate", request)
+    kept = resultcache.get(ctx.engine, key)
+    if kept is not None:
+        result = SimulateResult.model_validate(kept["result"])
+        result.views = [TableView.model_validate(v) for v in kept["views"]]
+        return result
 
     def served_as_of(as_of: pd.Timestamp, frame: pd.DataFrame | None = None):
         if progress is not None:
@@ -56,4 +94,6 @@ def simulate(ctx: Context, request: SimulateRequest, progress: Progress | None =
                             options, served_as_of)
     result = SimulateResult(sport=sport.name, competition=competition, season=request.season, data=output.data)
     result.views.append(output.view)
+    resultcache.put(ctx.engine, key, sport=sport.name, use_case="simulate",
+                    data={"result": result.json_data(), "views": [v.model_dump() for v in result.views]})
     return result

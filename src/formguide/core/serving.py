@@ -60,8 +60,9 @@ def load_champion(engine: Engine, sport: Sport, line: str, competition: str) -> 
         if champ is None:
             known = sorted({m.name for m in registry.list_models(s, sport=sport.name)})
             hint = f" (models exist for: {', '.join(known)})" if known else ""
+            league = "" if sport.default_competition == competition else f" --league {competition}"
             raise ModelNotFoundError(f"no trained model for {line}{hint}; run `formguide train --sport {sport.name}"
-                                     f" --league {competition}` first")
+                                     f"{league}` first")
         params = registry.verified_parameters(champ)
         s.expunge(champ)
     return champ, params

@@ -161,6 +161,9 @@ class Sport(ABC):
     min_train_groups: ClassVar[bool] = False
     #: The sport's options per use case (validated against every request).
     options: ClassVar[UseCaseOptions] = UseCaseOptions()
+    #: Whether :meth:`simulate` is implemented, and what to say to a user asking for it otherwise.
+    can_simulate: ClassVar[bool] = False
+    simulation_note: ClassVar[str] = ""
     #: The pydantic model of one event of a prediction (set by the event shapes, MatchSport and FieldSport).
     prediction_model: ClassVar[Any] = None
 
@@ -288,8 +291,8 @@ class Sport(ABC):
                  n: int, seed: int, options: SportOptions, serve: Callable[..., ServedModel]
                  ) -> SimulationOutput:
         """Monte Carlo of the rest of a season (``serve(as_of, frame=None)`` gives the champion as of a date,
-        on the given frame when the sport has loaded it already)."""
-        raise FormguideError(f"simulate is not available for {self.name}")
+        on the given frame when the sport has loaded it already). Only called when ``can_simulate``."""
+        raise FormguideError(f"simulate is not available for {self.name}{self.simulation_note}")
 
     # ---------------------------------------------------------------------------- front ends
     def cli(self) -> typer.Typer | None:

@@ -82,6 +82,8 @@ class F1Sport(FieldSport):
     backtest_cadence = Cadence(groups=1)
     baseline_cadence = Cadence(groups=1)
     options = UseCaseOptions(train=F1TrainOptions, backtest=F1BacktestOptions, predict=F1PredictOptions)
+    simulation_note = (": `formguide f1 season --data FOLDER --output FILE` simulates every race of a season and "
+                       "the championship")
 
     @property
     def model_types(self) -> tuple[str, ...]:  # type: ignore[override]
@@ -229,10 +231,6 @@ class F1Sport(FieldSport):
                     "the store yet: a post-qualifying prediction needs the starting grid. Use --moment pre-quali, or "
                     "ingest the qualifying results first.")
         return start, target
-
-    def simulate(self, *args: Any, **kwargs: Any):
-        raise FormguideError("simulate is not available for f1: `formguide f1 season --data FOLDER --output FILE` "
-                             "simulates every race of a season and the championship")
 
     def json_schemas(self) -> dict[str, dict[str, Any]]:
         from formguide.f1.season import season_json_schema

@@ -61,6 +61,7 @@ class FootballSport(MatchSport):
     main_market = "1x2"
     draw_index = 1
     model_types = ("dixon-coles", "poisson", "elo", "blend")
+    can_simulate = True
     train_cadence = Cadence(period="month")
     backtest_cadence = Cadence(period="week")
     options = UseCaseOptions(train=FootballTrainOptions, backtest=FootballBacktestOptions,

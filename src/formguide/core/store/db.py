@@ -93,6 +93,33 @@ def upgrade(engine: Engine) -> None:
         command.upgrade(cfg, "head")
 
 
+def head_revision() -> str:
+    """The newest migration's revision, read from the migration files (no Alembic machinery to load)."""
+    import re
+
+    revisions, parents = set(), set()
+    for path in (MIGRATIONS_DIR / "versions").glob("*.py"):
+        text_ = path.read_text(encoding="utf-8")
+        rev = re.search(r"^revision\s*=\s*['\"]([^'\"]+)['\"]", text_, re.M)
+        down = re.search(r"^down_revision\s*=\s*['\"]([^'\"]+)['\"]", text_, re.M)
+        if rev:
+            revisions.add(rev.group(1))
+        if down:
+            parents.add(down.group(1))
+    heads = revisions - parents
+    if len(heads) != 1:
+        raise StoreError(f"the migrations have {len(heads)} heads ({', '.join(sorted(heads))}); expected one")
+    return heads.pop()
+
+
+def _current_revision(engine: Engine) -> str | None:
+    try:
+        with engine.connect() as conn:
+            return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+    except SQLAlchemyError:
+        return None
+
+
 def open_store(url: str | None = None, *, migrate: bool = True) -> Engine:
     """Engine for the store, migrated to the newest schema the first time this process opens it."""
     url = resolve_url(url)
@@ -102,7 +129,8 @@ def open_store(url: str | None = None, *, migrate: bool = True) -> Engine:
         key = engine.url.render_as_string(hide_password=False)
         with _migrate_lock:
             if fresh_file or key not in _migrated:
-                upgrade(engine)
+                if _current_revision(engine) != head_revision():
+                    upgrade(engine)
                 _migrated.add(key)
     return engine
 

@@ -287,6 +287,23 @@ class FitCacheEntry(Base):
     used_at: Mapped[datetime] = mapped_column(DateTime)
 
 
+class ServedResult(Base):
+    """A served use case's result (a day's predictions, a season simulation) kept for the same request.
+
+    The key covers the request, the champion (id and hash), the store's data signature and the code version,
+    so any change to what the result depends on makes a new key; stale rows are never read, only replaced.
+    """
+
+    __tablename__ = "served_cache"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    sport: Mapped[str] = mapped_column(String(32))
+    use_case: Mapped[str] = mapped_column(String(32))
+    data: Mapped[dict] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    used_at: Mapped[datetime] = mapped_column(DateTime)
+
+
 class Entry(Base):
     """One participant's result in one session of a many-competitor event (a race, its qualifying, a sprint).
 
