@@ -15,14 +15,13 @@ from hypothesis import strategies as st
 from sqlalchemy import create_engine, func, select, text, update
 
 from formguide.core.errors import ArtifactIntegrityError, FormguideError, ModelNotFoundError
+from formguide.core.model_transfer import export_models, import_models
 from formguide.core.registry import (
     canonical_json,
     champion,
-    export_models,
     find_by_fingerprint,
     finish_run,
     get_model,
-    import_models,
     list_models,
     list_runs,
     parameters_sha256,

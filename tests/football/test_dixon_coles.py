@@ -17,9 +17,9 @@ from formguide.football.models.dixon_coles import (
     ConvergenceError,
     DixonColesModel,
     _encode_teams,
-    _Problem,
     dixon_coles_matrix,
 )
+from formguide.football.models.dixon_coles_problem import Problem as _Problem
 
 TRUE_HOME, TRUE_RHO, TRUE_INTERCEPT = 0.27, -0.12, np.log(1.15)
 

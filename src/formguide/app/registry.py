@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from formguide.app.context import Context
 from formguide.app.schemas import ExportResult, ImportResult, ModelDetail, ModelSummary, RunSummary
-from formguide.core import artifacts, registry
+from formguide.core import artifacts, model_transfer, registry
 from formguide.core.errors import FormguideError
 from formguide.core.model_card import render_model_card
 from formguide.core.sport import available_sports, get_sport
@@ -88,7 +88,7 @@ def promote_model(ctx: Context, ref: str) -> ModelSummary:
 
 def export_models(ctx: Context, path: Path, refs: list[str] | None = None) -> ExportResult:
     with session_scope(ctx.engine) as s:
-        n = registry.export_models(s, path, refs or None)
+        n = model_transfer.export_models(s, path, refs or None)
     result = ExportResult(path=str(path), exported=n)
     result.messages.append(f"exported {n} model(s) to {path}")
     return result
@@ -96,7 +96,7 @@ def export_models(ctx: Context, path: Path, refs: list[str] | None = None) -> Ex
 
 def import_models(ctx: Context, path: Path) -> ImportResult:
     with session_scope(ctx.engine) as s:
-        report = registry.import_models(s, path)
+        report = model_transfer.import_models(s, path)
         imported = [f"{r.name} v{r.version} ({r.status})" for r in report]
         skipped = [f"{r.name} v{r.version}" for r in report.skipped]
     result = ImportResult(path=str(path), imported=imported, skipped=skipped)

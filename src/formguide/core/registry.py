@@ -12,15 +12,12 @@ first one's lock.
 
 from __future__ import annotations
 
-import base64
 import copy
 import hashlib
 import json
 import math
-import os
 from collections.abc import Mapping
 from datetime import UTC, date, datetime
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -29,22 +26,17 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from formguide.core.errors import ArtifactIntegrityError, FormguideError, ModelNotFoundError, StoreError
-from formguide.core.jsonio import canonical_json, write_text_atomic
+from formguide.core.jsonio import canonical_json
 from formguide.core.store.db import session_scope
 from formguide.core.store.models import ModelRecord, TrainingRun
 
 __all__ = [
-    "EXPORT_FORMAT",
-    "EXPORT_VERSION",
     "MODEL_STATUSES",
-    "ImportReport",
     "canonical_json",
     "champion",
-    "export_models",
     "find_by_fingerprint",
     "finish_run",
     "get_model",
-    "import_models",
     "list_models",
     "list_runs",
     "parameters_sha256",
@@ -56,9 +48,8 @@ __all__ = [
 ]
 
 MODEL_STATUSES = ("candidate", "champion", "retired")
-EXPORT_FORMAT = "formguide-models"
-EXPORT_VERSION = 1
 RUN_METRIC_COLUMNS = ("brier", "log_loss", "rps", "accuracy", "draw_accuracy", "ece")
+# Portable export/import of versions and their runs: formguide.core.model_transfer.
 _RESERVED_NAME_CHARS = (":", "@")
 _ARTIFACT_SEPARATOR = b"\nartifact\n"
 
@@ -66,7 +57,7 @@ _ARTIFACT_SEPARATOR = b"\nartifact\n"
 # --------------------------------------------------------------------------------------------- hashing
 
 
-def _normalised(obj: Any) -> Any:
+def normalised(obj: Any) -> Any:
     """What the database will hand back for ``obj``: storing this keeps stored and hashed values equal."""
     return json.loads(canonical_json(obj))
 
@@ -87,17 +78,17 @@ def _label(record: ModelRecord) -> str:
 
 def verified_parameters(record: ModelRecord) -> dict:
     """The record's parameters, after checking they (and its artifact) still match the recorded hash."""
-    _verify(record)
+    verify(record)
     return copy.deepcopy(record.parameters) if record.parameters is not None else {}
 
 
 def verified_artifact(record: ModelRecord) -> bytes | None:
     """The record's artifact bytes, after the same hash check as :func:`verified_parameters`."""
-    _verify(record)
+    verify(record)
     return bytes(record.artifact) if record.artifact is not None else None
 
 
-def _verify(record: ModelRecord) -> None:
+def verify(record: ModelRecord) -> None:
     if not record.artifact_sha256:
         raise ArtifactIntegrityError(f"model {_label(record)} has no recorded hash; refusing to load it")
     artifact = bytes(record.artifact) if record.artifact is not None else None
@@ -112,12 +103,12 @@ def _verify(record: ModelRecord) -> None:
 # --------------------------------------------------------------------------------------------- models
 
 
-def _now() -> datetime:
+def utc_now() -> datetime:
     """Naive UTC, matching the store's ``DateTime`` columns."""
     return datetime.now(UTC).replace(tzinfo=None)
 
 
-def _check_name(name: str) -> None:
+def check_name(name: str) -> None:
     if not isinstance(name, str) or not name.strip():
         raise FormguideError(f"model name must be a non-empty string, got {name!r}")
     if len(name) > 128:
@@ -129,7 +120,7 @@ def _check_name(name: str) -> None:
         )
 
 
-def _check_status(status: str) -> None:
+def check_status(status: str) -> None:
     if status not in MODEL_STATUSES:
         raise FormguideError(f"unknown model status {status!r}; expected one of {', '.join(MODEL_STATUSES)}")
 
@@ -152,11 +143,11 @@ def register_model(
     status: str = "candidate",
 ) -> ModelRecord:
     """Store a new version of ``name`` (1 + the newest version) with its hash; flushed, so ``id`` is set."""
-    _check_name(name)
-    _check_status(status)
+    check_name(name)
+    check_status(status)
     if not isinstance(parameters, Mapping):
         raise FormguideError(f"parameters of model {name!r} must be a dict, got {type(parameters).__name__}")
-    params = _normalised(parameters)
+    params = normalised(parameters)
     blob = bytes(artifact) if artifact is not None else None
     latest = session.scalar(select(func.max(ModelRecord.version)).where(ModelRecord.name == name))
     record = ModelRecord(
@@ -168,14 +159,14 @@ def register_model(
         parameters=params,
         artifact=blob,
         artifact_sha256=parameters_sha256(params, blob),
-        metrics=_normalised(metrics) if metrics is not None else None,
-        training_competitions=_normalised(list(training_competitions)),
-        training_seasons=_normalised(list(training_seasons)),
+        metrics=normalised(metrics) if metrics is not None else None,
+        training_competitions=normalised(list(training_competitions)),
+        training_seasons=normalised(list(training_seasons)),
         feature_set_version=feature_set_version,
         data_fingerprint=data_fingerprint,
-        config=_normalised(config) if config is not None else None,
+        config=normalised(config) if config is not None else None,
         model_card=model_card,
-        created_at=_now(),
+        created_at=utc_now(),
     )
     session.add(record)
     try:
@@ -278,14 +269,14 @@ def promote(session: Session, model_id: int, reason: str = "") -> ModelRecord:
         select(ModelRecord).where(ModelRecord.name == record.name).order_by(ModelRecord.id)
         .with_for_update().execution_options(populate_existing=True)
     ).all()
-    _verify(record)
+    verify(record)
     previous = [r for r in siblings if r.status == "champion" and r.id != record.id]
     if record.status == "champion" and not previous:
         return record
     for old in previous:
         old.status = "retired"
     session.flush()
-    now = _now()
+    now = utc_now()
     record.status = "champion"
     record.promoted_at = now
     session.add(TrainingRun(
@@ -330,7 +321,7 @@ def find_by_fingerprint(session: Session, name: str, fingerprint: str, config: d
 # --------------------------------------------------------------------------------------------- runs
 
 
-def _as_datetime(value: Any, what: str) -> datetime | None:
+def as_datetime(value: Any, what: str) -> datetime | None:
     if value is None:
         return None
     if isinstance(value, np.datetime64):
@@ -362,7 +353,7 @@ def start_run(engine: Engine, *, sport: str, run_type: str, model_name: str | No
     """Record a ``running`` training run in its own transaction and return its id."""
     with session_scope(engine) as s:
         run = TrainingRun(sport=sport, run_type=run_type, model_name=model_name, status="running",
-                          started_at=_now(), config=_normalised(config) if config is not None else None)
+                          started_at=utc_now(), config=normalised(config) if config is not None else None)
         s.add(run)
         s.flush()
         return run.id
@@ -390,14 +381,14 @@ def finish_run(
     """
     if not isinstance(status, str) or not status or len(status) > 16:
         raise FormguideError(f"run status must be a non-empty string of at most 16 characters, got {status!r}")
-    start = _as_datetime(date_from, "date_from")
-    end = _as_datetime(date_to, "date_to")
+    start = as_datetime(date_from, "date_from")
+    end = as_datetime(date_to, "date_to")
     with session_scope(engine) as s:
         run = s.get(TrainingRun, int(run_id))
         if run is None:
             raise FormguideError(f"no training run with id {run_id}")
         run.status = status
-        run.completed_at = _now()
+        run.completed_at = utc_now()
         if model_id is not None:
             run.model_id = int(model_id)
         if event_count is not None:
@@ -407,7 +398,7 @@ def finish_run(
         if end is not None:
             run.date_to = end
         if metrics:
-            run.metrics = _normalised(metrics)
+            run.metrics = normalised(metrics)
             for key in RUN_METRIC_COLUMNS:
                 if key in metrics:
                     setattr(run, key, _as_float(metrics[key]))
@@ -418,7 +409,7 @@ def finish_run(
         if error_message is not None:
             run.error_message = error_message
         if logs is not None:
-            run.logs = _normalised(list(logs))
+            run.logs = normalised(list(logs))
 
 
 def list_runs(session: Session, model_name: str | None = None, limit: int = 50) -> list[TrainingRun]:
@@ -428,203 +419,3 @@ def list_runs(session: Session, model_name: str | None = None, limit: int = 50) 
         stmt = stmt.where(TrainingRun.model_name == model_name)
     stmt = stmt.order_by(TrainingRun.started_at.desc(), TrainingRun.id.desc()).limit(int(limit))
     return list(session.scalars(stmt))
-
-
-# --------------------------------------------------------------------------------------------- export
-
-
-_MODEL_FIELDS = ("sport", "name", "version", "model_type", "status", "parameters", "artifact_sha256", "metrics",
-                 "training_competitions", "training_seasons", "feature_set_version", "data_fingerprint",
-                 "config", "model_card")
-_RUN_FIELDS = ("sport", "model_name", "run_type", "status", "event_count", "brier", "log_loss", "rps",
-               "accuracy", "draw_accuracy", "ece", "metrics", "headline_metric", "headline_value",
-               "data_fingerprint", "config", "error_message", "logs")
-_RUN_DATES = ("started_at", "completed_at", "date_from", "date_to")
-
-
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value is not None else None
-
-
-def export_models(session: Session, path: str | os.PathLike, refs: list[str] | None = None) -> int:
-    """Write the models (all, or those ``refs`` name) with their runs to one portable JSON file.
-
-    Each model is verified first, so a tampered model is never exported. Returns how many were written.
-    """
-    if refs is None:
-        records = list(session.scalars(select(ModelRecord).order_by(ModelRecord.name, ModelRecord.version)))
-    else:
-        seen: dict[int, ModelRecord] = {}
-        for ref in refs:
-            record = get_model(session, ref)
-            seen.setdefault(record.id, record)
-        records = list(seen.values())
-    entries = []
-    for record in records:
-        _verify(record)
-        entry: dict[str, Any] = {field: getattr(record, field) for field in _MODEL_FIELDS}
-        entry["id"] = record.id
-        entry["artifact"] = base64.b64encode(bytes(record.artifact)).decode("ascii") if record.artifact is not None \
-            else None
-        entry["created_at"] = _iso(record.created_at)
-        entry["promoted_at"] = _iso(record.promoted_at)
-        runs = session.scalars(select(TrainingRun).where(TrainingRun.model_id == record.id)
-                               .order_by(TrainingRun.started_at, TrainingRun.id))
-        entry["training_runs"] = [
-            {**{f: getattr(r, f) for f in _RUN_FIELDS}, **{f: _iso(getattr(r, f)) for f in _RUN_DATES}}
-            for r in runs
-        ]
-        entries.append(entry)
-    doc = {"format": EXPORT_FORMAT, "version": EXPORT_VERSION, "exported_at": _now().isoformat(), "models": entries}
-    try:
-        write_text_atomic(path, canonical_json(doc).decode("utf-8"))
-    except OSError as exc:
-        raise FormguideError(f"cannot write the export {path}: {exc.strerror or exc}") from exc
-    return len(entries)
-
-
-class ImportReport(list):
-    """The newly imported records (a list, so callers can iterate it) plus what else happened.
-
-    ``skipped``: records already present with the same name, version and hash. ``messages``: one line
-    per model saying what was done with it.
-    """
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.skipped: list[ModelRecord] = []
-        self.messages: list[str] = []
-
-
-def _read_export(path: Path) -> list[dict]:
-    try:
-        doc = json.loads(path.read_bytes())
-    except FileNotFoundError as exc:
-        raise FormguideError(f"{path}: no such model export file") from exc
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise FormguideError(f"{path.name}: not a formguide model export (invalid JSON: {exc})") from exc
-    if not isinstance(doc, dict) or doc.get("format") != EXPORT_FORMAT:
-        raise FormguideError(f"{path.name}: not a formguide model export (missing format {EXPORT_FORMAT!r})")
-    if doc.get("version") != EXPORT_VERSION:
-        raise FormguideError(f"{path.name}: export format version {doc.get('version')!r} is not supported "
-                             f"(this formguide reads version {EXPORT_VERSION})")
-    models = doc.get("models")
-    if not isinstance(models, list):
-        raise FormguideError(f"{path.name}: 'models' must be a list")
-    return models
-
-
-def _check_entry(path: Path, i: int, entry: Any) -> tuple[bytes | None, datetime | None, datetime | None]:
-    """Validate one exported model and its hash; returns its decoded artifact and dates."""
-    where = f"{path.name}, model {i}"
-    if not isinstance(entry, dict):
-        raise FormguideError(f"{where}: expected an object, got {type(entry).__name__}")
-    for field in ("sport", "name", "version", "model_type", "status", "parameters", "artifact_sha256"):
-        if entry.get(field) is None:
-            raise FormguideError(f"{where}: missing field {field!r}")
-    where = f"{where} ({entry['name']}:{entry['version']})"
-    if not isinstance(entry["version"], int) or isinstance(entry["version"], bool) or entry["version"] < 1:
-        raise FormguideError(f"{where}: version must be a positive integer")
-    try:
-        _check_name(entry["name"])
-        _check_status(entry["status"])
-    except FormguideError as exc:
-        raise FormguideError(f"{where}: {exc}") from exc
-    if not isinstance(entry["parameters"], dict):
-        raise FormguideError(f"{where}: parameters must be an object")
-    artifact = None
-    if entry.get("artifact") is not None:
-        try:
-            artifact = base64.b64decode(entry["artifact"], validate=True)
-        except (ValueError, TypeError) as exc:
-            raise FormguideError(f"{where}: artifact is not valid base64") from exc
-    actual = parameters_sha256(entry["parameters"], artifact)
-    if actual != entry["artifact_sha256"]:
-        raise ArtifactIntegrityError(
-            f"{where}: recorded sha256 {entry['artifact_sha256']}, parameters/artifact hash to {actual}; "
-            "the file was changed after export, nothing imported"
-        )
-    runs = entry.get("training_runs") or []
-    if not isinstance(runs, list) or not all(isinstance(r, dict) for r in runs):
-        raise FormguideError(f"{where}: training_runs must be a list of objects")
-    for r in runs:
-        for field in _RUN_DATES:
-            _as_datetime(r.get(field), f"{where}: training run {field}")
-        for field in ("sport", "run_type", "status", "started_at"):
-            if r.get(field) is None:
-                raise FormguideError(f"{where}: a training run is missing field {field!r}")
-    return (artifact, _as_datetime(entry.get("created_at"), f"{where}: created_at"),
-            _as_datetime(entry.get("promoted_at"), f"{where}: promoted_at"))
-
-
-def import_models(session: Session, path: str | os.PathLike) -> ImportReport:
-    """Import an :func:`export_models` file; all-or-nothing and idempotent.
-
-    Every hash and every name/version clash is checked before anything is written. A model already
-    present with the same hash is skipped; one with the same name and version but another hash is an
-    error. An imported champion stays champion only if its name has none here yet, else it is ``retired``.
-    """
-    path = Path(path)
-    entries = _read_export(path)
-    checked = [_check_entry(path, i, e) for i, e in enumerate(entries)]
-
-    report = ImportReport()
-    plan: list[tuple[dict, bytes | None, datetime | None, datetime | None]] = []
-    in_file: dict[tuple[str, int], str] = {}
-    for entry, (artifact, created, promoted) in zip(entries, checked, strict=True):
-        key = (entry["name"], entry["version"])
-        label = f"{key[0]}:{key[1]}"
-        if key in in_file:
-            if in_file[key] != entry["artifact_sha256"]:
-                raise FormguideError(f"{path.name}: {label} appears twice with different hashes; nothing imported")
-            continue
-        in_file[key] = entry["artifact_sha256"]
-        existing = session.scalar(
-            select(ModelRecord).where(ModelRecord.name == key[0], ModelRecord.version == key[1])
-        )
-        if existing is not None:
-            if existing.artifact_sha256 != entry["artifact_sha256"]:
-                raise FormguideError(
-                    f"{path.name}: {label} already exists here (id {existing.id}) with sha256 "
-                    f"{existing.artifact_sha256}, the file has {entry['artifact_sha256']}; it is a different "
-                    "model under the same name and version, nothing imported"
-                )
-            report.skipped.append(existing)
-            report.messages.append(f"{label}: already present (id {existing.id}), skipped")
-            continue
-        plan.append((entry, artifact, created, promoted))
-
-    champions = {name for name, in session.execute(
-        select(ModelRecord.name).where(ModelRecord.status == "champion").distinct()
-    )}
-    for entry, artifact, created, promoted in plan:
-        label = f"{entry['name']}:{entry['version']}"
-        status = entry["status"]
-        note = ""
-        if status == "champion":
-            if entry["name"] in champions:
-                status = "retired"
-                note = f" as retired ({entry['name']} already has a champion)"
-            champions.add(entry["name"])
-        record = ModelRecord(
-            sport=entry["sport"], name=entry["name"], version=entry["version"], model_type=entry["model_type"],
-            status=status, parameters=_normalised(entry["parameters"]), artifact=artifact,
-            artifact_sha256=entry["artifact_sha256"], metrics=_normalised(entry.get("metrics")),
-            training_competitions=_normalised(entry.get("training_competitions")),
-            training_seasons=_normalised(entry.get("training_seasons")),
-            feature_set_version=entry.get("feature_set_version"),
-            data_fingerprint=entry.get("data_fingerprint"), config=_normalised(entry.get("config")),
-            model_card=entry.get("model_card"), created_at=created or _now(), promoted_at=promoted,
-        )
-        session.add(record)
-        session.flush()
-        for r in entry.get("training_runs") or []:
-            session.add(TrainingRun(
-                model_id=record.id,
-                **{f: _normalised(r.get(f)) for f in _RUN_FIELDS},
-                **{f: _as_datetime(r.get(f), f) for f in _RUN_DATES},
-            ))
-        report.append(record)
-        report.messages.append(f"{label}: imported (id {record.id}){note}")
-    session.flush()
-    return report

@@ -25,9 +25,7 @@ sha256 of each row and the ``csv``-module path for the rare file that uses quote
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 import re
 import traceback
 from collections.abc import Iterable
@@ -41,6 +39,7 @@ import numpy as np
 import pandas as pd
 
 from formguide.core.errors import FormguideError, IngestError, IngestFileNotFoundError
+from formguide.football.csvread import Raw, decode, read_cells, scan_quoted, scan_unquoted
 from formguide.football.odds import (
     OddsColumn,
     attach_wide_odds,
@@ -77,8 +76,6 @@ _MAX_BAD_ODDS_ROWS = 5
 _MAX_NO_RESULT_ROWS = 5
 #: ``events.status`` of matches kept in the store without a result and out of the canonical frame.
 NO_RESULT_STATUSES = ("abandoned", "awarded", "unplayed")
-_BOM_AS_LATIN1 = "\u00ef\u00bb\u00bf"
-
 
 @dataclass
 class ParsedFile:
@@ -164,165 +161,7 @@ def parse_worker(conn: Connection, bad_odds: Literal["warn", "raise"] = "warn") 
 
 
 # ----------------------------------------------------------------------------------------------
-# Reading the raw table
-
-
-@dataclass
-class _Raw:
-    """A file split into records: text columns as strings, the numeric columns as one float array."""
-
-    text: str
-    header: list[str]
-    lines: np.ndarray  # line number of each record
-    empty: np.ndarray  # record holds nothing but separators / whitespace
-    records: list[list[str]] | None = None  # only for files with quotes (csv-module path)
-    strings: dict[int, pd.Series] = field(default_factory=dict)  # header position -> raw text, NaN blank
-    numbers: np.ndarray | None = None  # (records, numeric columns), NaN blank
-    invalid: np.ndarray | None = None  # numeric cells that are not finite numbers
-    _physical: list[str] | None = None
-
-    def source(self, record: int, col: int) -> str:
-        """The text of one cell as written in the file (for messages)."""
-        if self.records is not None:
-            fields = self.records[record + 1]
-        else:
-            if self._physical is None:
-                self._physical = self.text.split("\n")
-            fields = self._physical[int(self.lines[record]) - 1].split(",")
-        return fields[col] if col < len(fields) else ""
-
-
-def _decode(path: Path, data: bytes) -> tuple[str, str, list[str]]:
-    try:
-        text, encoding, notes = data.decode("utf-8-sig"), "utf-8", []
-    except UnicodeDecodeError:
-        text, encoding = data.decode("latin-1"), "latin-1"
-        notes = [f"{path.name}: not valid UTF-8, read as Latin-1"]
-        if text.startswith(_BOM_AS_LATIN1):
-            text = text[len(_BOM_AS_LATIN1):]
-    return text.replace("\r\n", "\n").replace("\r", "\n"), encoding, notes
-
-
-def _label(header: list[str], i: int) -> str:
-    return header[i] if i < len(header) and header[i] else f"field {i + 1}"
-
-
-def _check_field_counts(path: Path, header: list[str], fields: np.ndarray, blank: np.ndarray,
-                        lines: np.ndarray) -> None:
-    n_head = len(header)
-    bad = np.flatnonzero((fields != n_head) & ~blank)
-    if not bad.size:
-        return
-    k = bad[0]
-    got = int(fields[k])
-    non_blank = np.flatnonzero(~blank)
-    if got < n_head and k == non_blank[-1]:
-        raise IngestError(path, int(lines[k]), _label(header, got),
-                          f"file ends part-way through this row ({got} of {n_head} fields; truncated download?)")
-    column = _label(header, got) if got < n_head else f"field {n_head + 1}"
-    raise IngestError(path, int(lines[k]), column, f"row has {got} fields but the header has {n_head}")
-
-
-def _scan_unquoted(path: Path, text: str) -> _Raw:
-    """Header, line numbers and field counts of a file without quote characters, from byte positions."""
-    b = np.frombuffer(text.encode("utf-8"), dtype=np.uint8)
-    newline = np.flatnonzero(b == 10)
-    n_lines = len(newline) + (0 if len(b) and b[-1] == 10 else 1)
-    ends = np.append(newline, len(b))[:n_lines]  # each line ends before this byte
-
-    def per_line(mask: np.ndarray) -> np.ndarray:
-        total = np.concatenate(([0], np.cumsum(mask, dtype=np.int64)))
-        return np.diff(np.concatenate(([0], total[ends])))
-
-    commas = per_line(b == 44)
-    content = per_line((b != 44) & (b != 32) & (b != 9) & (b != 10))
-    header = [h.strip() for h in text[: newline[0] if len(newline) else len(text)].split(",")]
-    lines = np.arange(2, n_lines + 1)
-    fields, empty = commas[1:] + 1, content[1:] == 0
-    _check_field_counts(path, header, fields, empty & (commas[1:] == 0), lines)
-    return _Raw(text, header, lines, empty)
-
-
-def _read_cells(path: Path, raw: _Raw, text_cols: list[int], numeric_cols: list[int]) -> None:
-    """Fill ``raw.strings`` / ``raw.numbers``. Quote-free files go through the pandas C reader, twice
-    (text columns, then numbers straight into one float block), which beats one mixed read."""
-    n = len(raw.lines)
-    if raw.records is not None:
-        body = raw.records[1:]
-        width = len(raw.header)
-        frame = pd.DataFrame([r if len(r) == width else [""] * width for r in body],
-                             columns=list(range(width)), dtype=str) if body else None
-    else:
-        def read(use: list[int], dtype: type) -> pd.DataFrame:
-            return pd.read_csv(io.StringIO(raw.text), header=None, skiprows=1, names=list(range(len(raw.header))),
-                               usecols=use, dtype=dtype, keep_default_na=False, na_values=[""],
-                               skip_blank_lines=False, quoting=csv.QUOTE_NONE, engine="c")
-
-        frame = None
-        if n and text_cols:
-            frame = read(text_cols, str)
-        if n and numeric_cols:
-            try:
-                in_file_order = read(numeric_cols, np.float64).to_numpy(dtype=np.float64)
-                raw.numbers = in_file_order[:, np.argsort(np.argsort(numeric_cols))]
-                raw.invalid = np.isinf(raw.numbers)
-            except ValueError:  # a non-number somewhere: read those columns as text, find it below
-                extra = read(numeric_cols, str)
-                frame = extra if frame is None else pd.concat([frame, extra], axis=1)
-        if frame is not None and len(frame) != n:  # cannot happen for quote-free text; guards row numbers
-            raise IngestError(path, None, None, f"read {len(frame)} rows but found {n} lines")
-    for i in text_cols:
-        raw.strings[i] = frame[i] if frame is not None else pd.Series([], dtype=str)
-    if raw.numbers is None:
-        if frame is None:
-            raw.numbers, raw.invalid = np.empty((n, len(numeric_cols))), np.zeros((n, len(numeric_cols)), bool)
-        else:
-            raw.numbers, raw.invalid = _to_float(frame[numeric_cols] if numeric_cols else frame.iloc[:, :0])
-
-
-def _scan_quoted(path: Path, text: str) -> _Raw:
-    """Files with quote characters (never seen in football-data, but valid CSV): the csv module."""
-    reader = csv.reader(io.StringIO(text), strict=True)
-    records: list[list[str]] = []
-    starts: list[int] = []
-    prev = 0
-    try:
-        for rec in reader:
-            starts.append(prev + 1)
-            prev = reader.line_num
-            records.append(rec)
-    except csv.Error as exc:
-        row = prev + 1
-        physical = text.split("\n")
-        line = physical[row - 1] if row - 1 < len(physical) else ""
-        odd = [i for i, f in enumerate(line.split(",")) if f.count('"') % 2]
-        header = [h.strip() for h in records[0]] if records else []
-        column = _label(header, odd[0]) if odd else None
-        raise IngestError(path, row, column, f"malformed CSV ({exc}); unbalanced quotes?") from None
-    header = [h.strip() for h in records[0]]
-    body = records[1:]
-    fields = np.array([len(r) for r in body], dtype=np.int64)
-    empty = np.array([not any(f.strip() for f in r) for r in body], dtype=bool)
-    lines = np.array(starts[1:], dtype=np.int64)
-    _check_field_counts(path, header, fields, empty & (fields <= 1), lines)
-    return _Raw(text, header, lines, empty, records=records)
-
-
-# ----------------------------------------------------------------------------------------------
 # Value checks
-
-
-def _to_float(block: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-    """(values, invalid) of text cells: blanks become NaN; ``invalid`` marks cells that are not finite numbers."""
-    values = np.full(block.shape, np.nan)
-    invalid = np.zeros(block.shape, dtype=bool)
-    for j in range(block.shape[1]):  # per column; only for files holding a non-number somewhere
-        s = block.iloc[:, j].astype(str).str.strip()
-        empty = (s.isna() | (s == "")).to_numpy()
-        num = pd.to_numeric(s.where(~empty), errors="coerce").to_numpy(dtype=float)
-        invalid[:, j] = ~empty & ~np.isfinite(num)
-        values[:, j] = np.where(invalid[:, j], np.nan, num)
-    return values, invalid
 
 
 def _first(mask: np.ndarray) -> tuple[int, int] | None:
@@ -331,7 +170,7 @@ def _first(mask: np.ndarray) -> tuple[int, int] | None:
     return (int(hits[0, 0]), int(hits[0, 1])) if len(hits) else None
 
 
-def _text(raw: _Raw, pos: dict[str, int], name: str) -> np.ndarray:
+def _text(raw: Raw, pos: dict[str, int], name: str) -> np.ndarray:
     """A text column stripped of surrounding spaces, None for blanks (work done once per distinct value)."""
     if name not in pos:
         return np.full(len(raw.lines), None, dtype=object)
@@ -516,16 +355,16 @@ def parse_file(path: str | Path, *, bad_odds: Literal["warn", "raise"] = "warn")
         raise IngestError(path, None, None, f"{path} is not a file")
     data = path.read_bytes()
     content_hash = hashlib.sha256(data).hexdigest()
-    text, encoding, warnings = _decode(path, data)
+    text, encoding, warnings = decode(path, data)
     if not text.strip():
         raise IngestError(path, None, None, "file is empty")
-    raw = _scan_quoted(path, text) if '"' in text else _scan_unquoted(path, text)
+    raw = scan_quoted(path, text) if '"' in text else scan_unquoted(path, text)
     pos, odds_cols, unknown = _classify_header(path, raw.header, warnings)
     if unknown:
         warnings.append(f"{path.name}: ignored unrecognised columns {', '.join(unknown)}")
     int_names = [c for c in list(_GOAL_COLUMNS) + list(_STAT_COLUMNS) if c in pos]
     numeric_cols = [pos[c] for c in int_names] + [i for i, _, _ in odds_cols]
-    _read_cells(path, raw, [pos[c] for c in _TEXT_COLUMNS if c in pos], numeric_cols)
+    read_cells(path, raw, [pos[c] for c in _TEXT_COLUMNS if c in pos], numeric_cols)
 
     # --- rows that hold a match
     home, away, date = (_text(raw, pos, c) for c in ("HomeTeam", "AwayTeam", "Date"))

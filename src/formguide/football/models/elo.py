@@ -17,7 +17,8 @@ from scipy.optimize import minimize
 from scipy.special import expit
 
 from formguide.core.estimators import BaseEstimator, check_is_fitted
-from formguide.football.models.dixon_coles import ConvergenceError, single_threaded_blas
+from formguide.football.models.dixon_coles import ConvergenceError
+from formguide.football.models.dixon_coles_problem import single_threaded_blas
 
 __all__ = ["EloOrderedModel"]
 
