@@ -29,9 +29,9 @@ def _lines(result) -> list[str]:
     return result.out.splitlines()
 
 
-def test_every_table_fits_80_columns_and_wide_shows_more(store, tmp_path, capsys):
+def test_every_table_fits_80_columns_and_wide_shows_more(store, football_dir, tmp_path, capsys):
     assert run_cli(["train", "--league", "E0", "--db", store], capsys, cwd=tmp_path).code == 0
-    commands = [["train", "--league", "E0", "--force"], ["backtest", "--league", "E0", "--from", "2025-01-01",
+    commands = [["ingest", "football", str(football_dir / "E0_2425.csv")], ["train", "--league", "E0", "--force"], ["backtest", "--league", "E0", "--from", "2025-01-01",
                 "--plots", str(tmp_path)], ["predict", "--league", "E0", "--date", "2025-05-18"],
                 ["simulate", "--league", "E0", "--season", "2425", "--n", "500"], ["models", "list"], ["runs", "list"],
                 ["competitions"], ["info"]]

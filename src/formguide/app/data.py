@@ -63,10 +63,11 @@ def ingest(ctx: Context, request: IngestRequest, progress: Progress | None = Non
 
 def _ingest_view(result: IngestResult) -> TableView:
     show_found = any(f.found for f in result.files)
-    cols = [Column(key="file", align="left", max_width=36)]
+    cols = [Column(key="file", align="left", max_width=22)]
     if show_found:
         cols.append(Column(key="found", align="left", priority=1))
-    cols += [Column(key=k) for k in ("status", "inserted", "updated", "unchanged", "rejected")]
+    cols += [Column(key="status", align="left"), Column(key="inserted"), Column(key="updated"),
+             Column(key="unchanged", header="same"), Column(key="rejected")]
     cols += [Column(key="warnings", priority=1), Column(key="new", header="new teams", priority=2)]
     rows = [{"file": Path(f.path).name, "found": f.found, "status": f.status, "inserted": f.inserted,
              "updated": f.updated, "unchanged": f.unchanged, "rejected": f.rejected, "warnings": len(f.warnings),

@@ -94,7 +94,8 @@ def season_run_command(*, data: Path, output: Path, season: int | None = None, s
         if not watch:
             entry = run_season(config)
             err.print(f"season {entry['season']}: {entry['succeeded']} races computed, {entry['races_reused']} reused, "
-                      f"{entry['failed']} failed in {entry['duration_s']:.1f} s -> {output} (log {log_path(output)})")
+                      f"{entry['failed']} failed in {entry['duration_s']:.1f} s -> {output} (log {log_path(output)})",
+                      soft_wrap=True)
             for f in entry.get("failures", []):
                 err.print(f"[red]failed[/red] {f['race_key']}: {f['error']}")
             for r in entry.get("ingest", {}).get("rejected", []):
