@@ -80,7 +80,8 @@ def run(refit_every: int = 1, moments: tuple[str, ...] = ("post-quali", "pre-qua
             for name, metrics in [("model", report["model"]), *report["baselines"].items()]:
                 label = f"model ({report['model']['type']}, refit {refit_every}, {seconds:.0f} s)" \
                     if name == "model" else f"baseline: {name}"
-                rows.append({"moment": moment, "window": window, "forecast": label, **metrics,
+                scores = {k: v for k, v in metrics.items() if k not in ("type", "params", "refit")}
+                rows.append({"moment": moment, "window": window, "forecast": label, **scores,
                              "targets": _targets(moment, metrics) if name == "model" and full else ""})
             if full:
                 for kind in ("podium", "points"):
