@@ -31,6 +31,18 @@ def _cache_key(ctx: Context, sport: Sport, competition: str, line: str, use_case
     return resultcache.key(use_case, asked, (champion.id, champion.artifact_sha256), signature)
 
 
+def _restore(model: type, kept: dict[str, Any]) -> Any:
+    """A kept result with its tables."""
+    result = model.model_validate(kept["result"])
+    result.views = [TableView.model_validate(v) for v in kept["views"]]
+    return result
+
+
+def _keep(ctx: Context, key: str, sport: Sport, use_case: str, result: Any, **extra: Any) -> None:
+    resultcache.put(ctx.engine, key, sport=sport.name, use_case=use_case,
+                    data={"result": result.json_data(), "views": [v.model_dump() for v in result.views], **extra})
+
+
 def predict(ctx: Context, request: PredictRequest, progress: Progress | None = None) -> PredictResult:
     """Champion probabilities for the events of a window, as known at its start; stored in ``predictions``."""
     sport, options = sport_and_options(request.sport, "predict", request.options)
@@ -39,8 +51,7 @@ def predict(ctx: Context, request: PredictRequest, progress: Progress | None = N
     key = _cache_key(ctx, sport, competition, line, "predict", request)
     kept = resultcache.get(ctx.engine, key)
     if kept is not None:
-        result = PredictResult.model_validate(kept["result"])
-        result.views = [TableView.model_validate(v) for v in kept["views"]]
+        result = _restore(PredictResult, kept)
         store_predictions(ctx.engine, result.model_id, [ForecastRow(**r) for r in kept["stored"]],
                           result.feature_set_version, pd.Timestamp(result.as_of))
         return result
@@ -63,9 +74,7 @@ def predict(ctx: Context, request: PredictRequest, progress: Progress | None = N
     result.views.append(batch.view)
     if not batch.events:
         result.messages.append("no events in that window" + (" match the filters" if request.options else ""))
-    resultcache.put(ctx.engine, key, sport=sport.name, use_case="predict",
-                    data={"result": result.json_data(), "views": [v.model_dump() for v in result.views],
-                          "stored": [asdict(r) for r in batch.stored]})
+    _keep(ctx, key, sport, "predict", result, stored=[asdict(r) for r in batch.stored])
     return result
 
 
@@ -79,9 +88,7 @@ def simulate(ctx: Context, request: SimulateRequest, progress: Progress | None =
     key = _cache_key(ctx, sport, competition, line, "simulate", request)
     kept = resultcache.get(ctx.engine, key)
     if kept is not None:
-        result = SimulateResult.model_validate(kept["result"])
-        result.views = [TableView.model_validate(v) for v in kept["views"]]
-        return result
+        return _restore(SimulateResult, kept)
 
     def served_as_of(as_of: pd.Timestamp, frame: pd.DataFrame | None = None):
         if progress is not None:
@@ -94,6 +101,5 @@ def simulate(ctx: Context, request: SimulateRequest, progress: Progress | None =
                             options, served_as_of)
     result = SimulateResult(sport=sport.name, competition=competition, season=request.season, data=output.data)
     result.views.append(output.view)
-    resultcache.put(ctx.engine, key, sport=sport.name, use_case="simulate",
-                    data={"result": result.json_data(), "views": [v.model_dump() for v in result.views]})
+    _keep(ctx, key, sport, "simulate", result)
     return result
