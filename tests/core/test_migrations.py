@@ -111,3 +111,31 @@ def test_the_feature_key_is_unique_per_event_and_entry(engine):
         raise AssertionError("a second row with the same (feature set, event, entry) was accepted")
     except IntegrityError:
         pass
+
+
+def test_a_0004_store_gets_lines_on_its_odds(db_url):
+    """0005 adds the line of a price: football's stored over/under 2.5 prices get 2.5, 1X2 prices none."""
+    engine = make_engine(db_url)
+    try:
+        _upgrade_to(engine, "0004")
+        with engine.begin() as conn:
+            for sql in (
+                "INSERT INTO competitions (id, sport, code) VALUES (1, 'football', 'E0')",
+                "INSERT INTO seasons (id, competition_id, code) VALUES (1, 1, '2425')",
+                "INSERT INTO events (id, sport, competition_id, season_id, external_key, kickoff, status) VALUES "
+                "(1, 'football', 1, 1, 'E0|2425|1', '2024-08-17 15:00:00', 'played')",
+                "INSERT INTO odds_types (id, bookmaker, market, selection, is_closing) VALUES "
+                "(1, 'Pinnacle', '1X2', 'H', false), (2, 'Pinnacle', 'OU2.5', 'over', false)",
+                "INSERT INTO odds (event_id, type_id, price) VALUES (1, 1, 2.1), (1, 2, 1.9)",
+            ):
+                conn.execute(text(sql))
+    finally:
+        engine.dispose()
+    engine = open_store(db_url)
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(text("SELECT market, price, line FROM odds_long ORDER BY market")).all()
+        assert [tuple(r) for r in rows] == [("1X2", 2.1, None), ("OU2.5", 1.9, 2.5)]
+        assert "team_reports" in table_names(engine)
+    finally:
+        engine.dispose()

@@ -21,8 +21,10 @@ __all__ = ["Progress", "resolve_cadence", "resolve_competition", "resolve_model_
 Progress = Callable[[str, float], None]
 
 
-def sport_and_options(sport_name: str, use_case: str, options: dict[str, Any]) -> tuple[Sport, SportOptions]:
-    sport = get_sport(sport_name)
+def sport_and_options(sport_name: str, use_case: str, options: dict[str, Any], bet_type: str | None = None
+                      ) -> tuple[Sport, SportOptions]:
+    """The sport (as seen for the bet type asked for) and its validated options for the use case."""
+    sport = get_sport(sport_name).for_bet_type(bet_type)
     return sport, parse_options(sport.options.model(use_case), dict(options), sport=sport.name, use_case=use_case)
 
 

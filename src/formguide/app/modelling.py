@@ -27,7 +27,7 @@ __all__ = ["backtest", "train"]
 
 def train(ctx: Context, request: TrainRequest, progress: Progress | None = None) -> TrainResult:
     """Validate, build features, evaluate walk-forward, fit, register and promote if better (``core.training``)."""
-    sport, options = sport_and_options(request.sport, "train", request.options)
+    sport, options = sport_and_options(request.sport, "train", request.options, request.bet_type)
     competition = resolve_competition(ctx, sport, request.competition)
     model_type = resolve_model_type(sport, request.model_type)
     plan = TrainPlan(competition=competition, line=sport.line_name(competition, options), model_type=model_type,
@@ -35,7 +35,7 @@ def train(ctx: Context, request: TrainRequest, progress: Progress | None = None)
                      until=request.until, seasons=request.seasons, eval_seasons=request.eval_seasons,
                      promote_metric=resolve_metric(sport, request.metric), cadence=sport.train_cadence)
     outcome = run_train(ctx.engine, sport, plan, artifacts_dir=ctx.artifacts, force=request.force, progress=progress)
-    result = TrainResult(sport=sport.name, competition=competition, status=outcome.status, run_id=outcome.run_id,
+    result = TrainResult(sport=sport.name, bet_type=sport.bet_type, competition=competition, status=outcome.status, run_id=outcome.run_id,
                          name=outcome.name, model_id=outcome.model_id, version=outcome.version,
                          promoted=outcome.promoted, message=outcome.message, model_card=outcome.card_path,
                          metrics=outcome.metrics)
@@ -61,7 +61,7 @@ def evaluation_view(sport: Sport, title: str, report: dict[str, Any]) -> TableVi
 
 def backtest(ctx: Context, request: BacktestRequest, progress: Progress | None = None) -> BacktestResult:
     """Walk-forward backtest of one configuration next to the market and baselines, with betting where priced."""
-    sport, options = sport_and_options(request.sport, "backtest", request.options)
+    sport, options = sport_and_options(request.sport, "backtest", request.options, request.bet_type)
     competition = resolve_competition(ctx, sport, request.competition)
     model_type = resolve_model_type(sport, request.model_type)
     cadence = resolve_cadence(sport, request.refit, sport.backtest_cadence)
@@ -74,7 +74,7 @@ def backtest(ctx: Context, request: BacktestRequest, progress: Progress | None =
                           params=sport.model_params(model_type, options), feature_options=sport.feature_options(options),
                           options=options, date_from=moment(request.date_from), date_to=moment(request.date_to),
                           cadence=cadence, plots_dir=plots, progress=progress)
-    result = BacktestResult(sport=sport.name, competition=competition, report=report)
+    result = BacktestResult(sport=sport.name, bet_type=sport.bet_type, competition=competition, report=report)
     title = f"{competition} {model_type} walk-forward {_span(report)} ({report['seconds']} s)"
     result.views.append(evaluation_view(sport, title, report))
     betting = report.get("betting")

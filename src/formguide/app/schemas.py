@@ -47,6 +47,9 @@ class Request(BaseModel):
     options: dict[str, Any] = Field(default_factory=dict, description="The sport's own options for this use case.")
 
 
+BET_TYPE_DESCRIPTION = "Bet type the model is for, e.g. the NFL's moneyline, spread or total (default: the sport's first)."
+
+
 class Result(BaseModel):
     model_config = ConfigDict(arbitrary_types_allowed=True)
 
@@ -82,6 +85,7 @@ class IngestResult(Result):
 
 # ------------------------------------------------------------------------------------------ training
 class TrainRequest(Request):
+    bet_type: str | None = Field(None, description=BET_TYPE_DESCRIPTION)
     competition: str | None = Field(None, description="Competition (league) code; the sport's default if it has one.")
     model_type: str | None = Field(None, description="Model type (default: the sport's first).")
     until: datetime | None = Field(None, description="Train as of this moment (later results are hidden).")
@@ -93,6 +97,7 @@ class TrainRequest(Request):
 
 class TrainResult(Result):
     sport: str
+    bet_type: str
     competition: str
     status: Literal["registered", "skipped"]
     run_id: int
@@ -106,6 +111,7 @@ class TrainResult(Result):
 
 
 class BacktestRequest(Request):
+    bet_type: str | None = Field(None, description=BET_TYPE_DESCRIPTION)
     competition: str | None = None
     model_type: str | None = None
     date_from: date | None = Field(None, description="First day predicted (default: the sport's).")
@@ -121,12 +127,14 @@ class BacktestRequest(Request):
 
 class BacktestResult(Result):
     sport: str
+    bet_type: str
     competition: str
     report: dict[str, Any]
 
 
 # ------------------------------------------------------------------------------------------ serving
 class PredictRequest(Request):
+    bet_type: str | None = Field(None, description=BET_TYPE_DESCRIPTION)
     competition: str | None = None
     date: datetime | None = Field(None, description="Predict as of this day (default: today).")
     days: int = Field(7, ge=1, le=366, description="Events from the date up to date + days.")
@@ -134,6 +142,7 @@ class PredictRequest(Request):
 
 class PredictResult(Result):
     sport: str
+    bet_type: str
     competition: str
     as_of: str
     model: str
@@ -145,6 +154,7 @@ class PredictResult(Result):
 
 
 class SimulateRequest(Request):
+    bet_type: str | None = Field(None, description=BET_TYPE_DESCRIPTION)
     competition: str | None = None
     season: str = Field(min_length=1, description="Season code, e.g. 2425.")
     date_from: date | None = Field(None, description="Simulate from this day (default: after the last result).")
@@ -154,6 +164,7 @@ class SimulateRequest(Request):
 
 class SimulateResult(Result):
     sport: str
+    bet_type: str
     competition: str
     season: str
     data: dict[str, Any]

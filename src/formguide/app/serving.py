@@ -10,6 +10,7 @@ from dataclasses import asdict
 from typing import Any
 
 import pandas as pd
+from pydantic import ValidationError
 
 from formguide.app.common import Progress, resolve_competition, sport_and_options
 from formguide.app.context import Context
@@ -32,8 +33,11 @@ def _cache_key(ctx: Context, sport: Sport, competition: str, line: str, use_case
 
 
 def _restore(model: type, kept: dict[str, Any]) -> Any:
-    """A kept result with its tables."""
-    result = model.model_validate(kept["result"])
+    """A kept result with its tables; None when it no longer reads as one (kept by an older shape)."""
+    try:
+        result = model.model_validate(kept["result"])
+    except ValidationError:
+        return None
     result.views = [TableView.model_validate(v) for v in kept["views"]]
     return result
 
@@ -45,13 +49,13 @@ def _keep(ctx: Context, key: str, sport: Sport, use_case: str, result: Any, **ex
 
 def predict(ctx: Context, request: PredictRequest, progress: Progress | None = None) -> PredictResult:
     """Champion probabilities for the events of a window, as known at its start; stored in ``predictions``."""
-    sport, options = sport_and_options(request.sport, "predict", request.options)
+    sport, options = sport_and_options(request.sport, "predict", request.options, request.bet_type)
     competition = resolve_competition(ctx, sport, request.competition)
     line = sport.line_name(competition, options)
     key = _cache_key(ctx, sport, competition, line, "predict", request)
     kept = resultcache.get(ctx.engine, key)
-    if kept is not None:
-        result = _restore(PredictResult, kept)
+    result = None if kept is None else _restore(PredictResult, kept)
+    if result is not None:
         store_predictions(ctx.engine, result.model_id, [ForecastRow(**r) for r in kept["stored"]],
                           result.feature_set_version, pd.Timestamp(result.as_of))
         return result
@@ -66,7 +70,7 @@ def predict(ctx: Context, request: PredictRequest, progress: Progress | None = N
         progress("predict", 0.5)
     batch = sport.predictions(served, target, options)
     stored = store_predictions(ctx.engine, served.record.id, batch.stored, served.feature_set_version, as_of)
-    result = PredictResult(sport=sport.name, competition=competition, as_of=as_of.isoformat(), model=served.label,
+    result = PredictResult(sport=sport.name, bet_type=sport.bet_type, competition=competition, as_of=as_of.isoformat(), model=served.label,
                            model_id=served.record.id, refitted=served.refitted,
                            feature_set_version=served.feature_set_version, stored=stored, events=batch.events)
     note = f" (refitted as of that day: {served.refitted})" if served.refitted else ""
@@ -80,15 +84,16 @@ def predict(ctx: Context, request: PredictRequest, progress: Progress | None = N
 
 def simulate(ctx: Context, request: SimulateRequest, progress: Progress | None = None) -> SimulateResult:
     """Monte Carlo of the rest of a season from the champion as known at ``date_from``."""
-    sport, options = sport_and_options(request.sport, "simulate", request.options)
+    sport, options = sport_and_options(request.sport, "simulate", request.options, request.bet_type)
     if not sport.can_simulate:
         raise FormguideError(f"simulate is not available for {sport.name}{sport.simulation_note}")
     competition = resolve_competition(ctx, sport, request.competition)
     line = sport.line_name(competition, options)
     key = _cache_key(ctx, sport, competition, line, "simulate", request)
     kept = resultcache.get(ctx.engine, key)
-    if kept is not None:
-        return _restore(SimulateResult, kept)
+    restored = None if kept is None else _restore(SimulateResult, kept)
+    if restored is not None:
+        return restored
 
     def served_as_of(as_of: pd.Timestamp, frame: pd.DataFrame | None = None):
         if progress is not None:
@@ -99,7 +104,7 @@ def simulate(ctx: Context, request: SimulateRequest, progress: Progress | None =
     date_from = None if request.date_from is None else pd.Timestamp(request.date_from)
     output = sport.simulate(ctx.engine, competition, request.season, date_from, request.simulations, request.seed,
                             options, served_as_of)
-    result = SimulateResult(sport=sport.name, competition=competition, season=request.season, data=output.data)
+    result = SimulateResult(sport=sport.name, bet_type=sport.bet_type, competition=competition, season=request.season, data=output.data)
     result.views.append(output.view)
     _keep(ctx, key, sport, "simulate", result)
     return result

@@ -46,6 +46,8 @@ _state: dict[str, Any] = {}
 SportOpt = Annotated[str, typer.Option("--sport", help="Sport plug-in (formguide info lists them).")]
 LeagueOpt = Annotated[str | None, typer.Option("--league", "--competition",
                                                help="Competition code, e.g. E0 (case does not matter).")]
+BetTypeOpt = Annotated[str | None, typer.Option("--bet-type", help="Bet type the model is for (formguide info lists "
+                                              "each sport's; default: its first, e.g. nfl moneyline).")]
 ModelOpt = Annotated[str | None, typer.Option("--model", help="Model type (default: the sport's first).")]
 DbOpt = Annotated[str | None, typer.Option("--db", help="SQLAlchemy URL of the store (FORMGUIDE_DB_URL).",
                                            show_default=False)]
@@ -153,6 +155,7 @@ def ingest(
 def train(
     sport: SportOpt = "football",
     league: LeagueOpt = None,
+    bet_type: BetTypeOpt = None,
     model: ModelOpt = None,
     until: Annotated[str | None, typer.Option(help="Train as of this date (later results are hidden).")] = None,
     seasons: Annotated[str | None, typer.Option(help="Comma-separated seasons to use (default: all).")] = None,
@@ -170,7 +173,7 @@ def train(
     from formguide.app import train as run
 
     check_output(json_target)
-    request = TrainRequest(sport=sport, competition=league, model_type=model, until=parse_date(until, "--until"),
+    request = TrainRequest(sport=sport, bet_type=bet_type, competition=league, model_type=model, until=parse_date(until, "--until"),
                            seasons=[s.strip() for s in seasons.split(",") if s.strip()] if seasons else None,
                            eval_seasons=eval_seasons, metric=metric, force=force, options=options or {})
     with context(db, artifacts) as ctx, progress_bar(f"train {sport}") as progress:
@@ -184,6 +187,7 @@ def train(
 def backtest(
     sport: SportOpt = "football",
     league: LeagueOpt = None,
+    bet_type: BetTypeOpt = None,
     model: ModelOpt = None,
     date_from: Annotated[str | None, typer.Option("--from", help="First date predicted (default: the sport's).")]
         = None,
@@ -205,7 +209,7 @@ def backtest(
     start, end = parse_date(date_from, "--from"), parse_date(date_to, "--to")
     if plots is not None:
         check_output(str(plots / "reliability.png"))
-    request = BacktestRequest(sport=sport, competition=league, model_type=model,
+    request = BacktestRequest(sport=sport, bet_type=bet_type, competition=league, model_type=model,
                               date_from=start.date() if start else None, date_to=end.date() if end else None,
                               refit=refit, plots=plots, options=options or {})
     with context(db, artifacts) as ctx, progress_bar(f"backtest {sport}") as progress:
@@ -219,6 +223,7 @@ def backtest(
 def predict(
     sport: SportOpt = "football",
     league: LeagueOpt = None,
+    bet_type: BetTypeOpt = None,
     date: Annotated[str | None, typer.Option(help="Predict as of this date (default: today).")] = None,
     days: Annotated[int, typer.Option(help="Events from DATE up to DATE + DAYS.", min=1, max=366)] = 7,
     json_target: JsonOpt = None,
@@ -232,7 +237,7 @@ def predict(
     from formguide.app import predict as run
 
     check_output(json_target)
-    request = PredictRequest(sport=sport, competition=league, date=parse_date(date, "--date"), days=days,
+    request = PredictRequest(sport=sport, bet_type=bet_type, competition=league, date=parse_date(date, "--date"), days=days,
                              options=options or {})
     with context(db, artifacts) as ctx, progress_bar(f"predict {sport}") as progress:
         result = run(ctx, request, progress)
@@ -246,6 +251,7 @@ def simulate(
     season: Annotated[str, typer.Option(help="Season code, e.g. 2425.")],
     sport: SportOpt = "football",
     league: LeagueOpt = None,
+    bet_type: BetTypeOpt = None,
     date_from: Annotated[str | None, typer.Option("--from", help="Simulate from this date (later results are "
                                                   "hidden); default: after the last result.")] = None,
     simulations: Annotated[int, typer.Option("--simulations", "--n", help="Number of simulated seasons.")] = 20000,
@@ -261,7 +267,7 @@ def simulate(
 
     check_output(json_target)
     start = parse_date(date_from, "--from")
-    request = SimulateRequest(sport=sport, competition=league, season=season, date_from=start.date() if start else None,
+    request = SimulateRequest(sport=sport, bet_type=bet_type, competition=league, season=season, date_from=start.date() if start else None,
                               simulations=simulations, seed=seed, options=options or {})
     with context(db, artifacts) as ctx, progress_bar(f"simulate {sport}") as progress:
         result = run(ctx, request, progress)

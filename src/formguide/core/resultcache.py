@@ -17,7 +17,16 @@ from sqlalchemy.exc import IntegrityError
 from formguide.core.fitcache import cache_key
 from formguide.core.jsonio import to_jsonable
 from formguide.core.store.db import session_scope
-from formguide.core.store.models import Competition, Entry, Event, ImportRecord, Odds, Result, ServedResult
+from formguide.core.store.models import (
+    Competition,
+    Entry,
+    Event,
+    ImportRecord,
+    Odds,
+    Result,
+    ServedResult,
+    TeamReport,
+)
 
 __all__ = ["data_signature", "get", "key", "put"]
 
@@ -34,7 +43,7 @@ def data_signature(engine: Engine, sport: str, competition: str) -> list[int]:
                   .where(Event.sport == sport, Competition.code == competition)).scalar_subquery()
         counts = [s.scalar(select(func.count()).select_from(table).where(column.in_(events)))
                   for table, column in ((Event, Event.id), (Result, Result.event_id), (Odds, Odds.event_id),
-                                        (Entry, Entry.event_id))]
+                                        (Entry, Entry.event_id), (TeamReport, TeamReport.event_id))]
     return [int(last_import), *(int(c or 0) for c in counts)]
 
 

@@ -141,6 +141,8 @@ class Sport(ABC):
     time_column: ClassVar[str] = "kickoff"
     #: Column naming the event a row belongs to.
     event_column: ClassVar[str] = "event_id"
+    #: Bet types (markets) the sport trains models for, each with its own champion line; the first is the default.
+    bet_types: ClassVar[tuple[str, ...]] = ("result",)
     #: Competition used when a request names none (a sport with one championship); None: it must be given.
     default_competition: ClassVar[str | None] = None
     #: Metric that decides promotion by default (lower is better) and those a user may choose instead.
@@ -203,6 +205,28 @@ class Sport(ABC):
         days = day_numbers(frame[self.time_column])
         first = frame["season"].iloc[0]
         return int(days[(frame["season"] == first).to_numpy()].max()) + 1
+
+    # ------------------------------------------------------------------------------ bet types
+    @property
+    def bet_type(self) -> str:
+        """The bet type this instance trains and serves (a sport with one: its only one)."""
+        return self.bet_types[0]
+
+    def for_bet_type(self, bet_type: str | None) -> Sport:
+        """The sport as trained, backtested and served for one of its bet types (None: the default).
+
+        A sport with one bet type is its own view; a sport with several returns one view per bet type
+        from :meth:`bet_type_view` (its outcome classes, markets and champion line are the bet type's).
+        """
+        wanted = self.bet_types[0] if bet_type is None else bet_type.strip().lower()
+        if wanted not in self.bet_types:
+            raise FormguideError(f"{self.name} offers no bet type {bet_type!r}; it offers "
+                                 f"{', '.join(self.bet_types)}")
+        return self if wanted == self.bet_type else self.bet_type_view(wanted)
+
+    def bet_type_view(self, bet_type: str) -> Sport:
+        """The sport for another of its ``bet_types`` (only called for a sport that declares several)."""
+        raise FormguideError(f"{self.name} has no view for bet type {bet_type!r}")
 
     # ----------------------------------------------------------------------- lines and options
     def line_name(self, competition: str, options: SportOptions) -> str:
@@ -305,7 +329,7 @@ class Sport(ABC):
 
     def describe(self) -> dict[str, Any]:
         """What the sport offers, for ``formguide info`` and the service."""
-        return {"name": self.name, "model_types": list(self.model_types),
+        return {"name": self.name, "model_types": list(self.model_types), "bet_types": list(self.bet_types),
                 "default_competition": self.default_competition, "headline_metric": self.headline_metric,
                 "promotion_metrics": list(self.promotion_metrics), "metric_columns": list(self.metric_columns)}
 

@@ -74,6 +74,8 @@ def find_race(frame: pd.DataFrame, race: str) -> np.ndarray:
 
 
 class F1Sport(FieldSport):
+    #: One model of the whole finishing order, from which win, podium and points are read.
+    bet_types = ("race",)
     """The F1 plug-in: ``load_frame`` gives the canonical entry frame (one row per race and driver)."""
 
     name = "f1"

@@ -59,6 +59,7 @@ class FootballSport(MatchSport):
     outcome_labels = ("H", "D", "A")
     selection_names = {"H": "home", "D": "draw", "A": "away"}
     main_market = "1x2"
+    bet_types = ("1x2",)
     draw_index = 1
     model_types = ("dixon-coles", "poisson", "elo", "blend")
     can_simulate = True

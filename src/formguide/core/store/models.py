@@ -140,7 +140,27 @@ class Odds(Base):
     event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), primary_key=True)
     type_id: Mapped[int] = mapped_column(ForeignKey("odds_types.id"), primary_key=True)
     price: Mapped[float] = mapped_column(Float)
+    #: The handicap or total the price is for (home side's handicap; the total); None without a line (1X2).
+    line: Mapped[float | None] = mapped_column(Float)
     kind: Mapped[OddsType] = relationship(lazy="joined")
+
+
+class TeamReport(Base):
+    """What a source says about one team at one event beyond the score (``kind``: e.g. stats, injuries).
+
+    The NFL keeps each team's per-game statistics and its weekly injury report here as JSON, so a sport
+    with team-level reports needs no table of its own; ``row_hash`` tells an unchanged source row from a
+    corrected one on re-import.
+    """
+
+    __tablename__ = "team_reports"
+
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), primary_key=True)
+    team_id: Mapped[int] = mapped_column(ForeignKey("teams.id"), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    data: Mapped[dict | list] = mapped_column(JSON)
+    row_hash: Mapped[str | None] = mapped_column(String(64))
+    source: Mapped[str | None] = mapped_column(String(255))
 
 
 class ImportRecord(Base):
