@@ -39,6 +39,7 @@ if TYPE_CHECKING:
 
     from formguide.core.estimators import Estimator
     from formguide.core.features.engine import FeatureSet
+    from formguide.core.ratings import RatingsOutput
     from formguide.core.serving import ServedModel
     from formguide.core.store.models import ModelRecord
     from formguide.core.views import TableView
@@ -166,6 +167,8 @@ class Sport(ABC):
     #: Whether :meth:`simulate` is implemented, and what to say to a user asking for it otherwise.
     can_simulate: ClassVar[bool] = False
     simulation_note: ClassVar[str] = ""
+    #: Whether :meth:`ratings` is implemented (``formguide ratings``: each participant's ratings as of a date).
+    can_rate: ClassVar[bool] = False
     #: The pydantic model of one event of a prediction (set by the event shapes, MatchSport and FieldSport).
     prediction_model: ClassVar[Any] = None
 
@@ -317,6 +320,14 @@ class Sport(ABC):
         """Monte Carlo of the rest of a season (``serve(as_of, frame=None)`` gives the champion as of a date,
         on the given frame when the sport has loaded it already). Only called when ``can_simulate``."""
         raise FormguideError(f"simulate is not available for {self.name}{self.simulation_note}")
+
+    def ratings(self, engine: Engine, competition: str, as_of: pd.Timestamp, frame: pd.DataFrame | None = None
+                ) -> RatingsOutput:
+        """Each participant's ratings as known before ``as_of``'s day (results from that day on unseen): rows of
+        named numbers, the headline column, optional scatter axes (``core.ratings``); the title names the
+        model and the data window. ``frame`` is the competition's frame when already loaded. Only called when
+        ``can_rate``."""
+        raise FormguideError(f"ratings are not available for {self.name}")
 
     # ---------------------------------------------------------------------------- front ends
     def cli(self) -> typer.Typer | None:
