@@ -190,3 +190,94 @@ def test_bankroll_accounting(n, seed, staking):
     if staking == "kelly":
         assert np.all(r.bankroll >= -1e-9)
         assert np.all(r.bet_stake <= 0.2 * np.max(r.bankroll, initial=100.0) + 1e-9)
+
+
+# ----------------------------------------------------------------------------- lines: pushes and halves
+def test_outcome_and_its_settlement_matrix_give_the_same_run():
+    from formguide.core.betting import outcome_settlement
+
+    s = outcome_settlement(OUTCOME, 5, 3)
+    assert s[0].tolist() == [1, -1, -1] and s[1].tolist() == [-1, 1, -1]
+    for staking in ("flat", "kelly"):
+        a = simulate_bets(PROBS, ODDS, OUTCOME, DATES, staking=staking)
+        b = simulate_bets(PROBS, ODDS, dates=DATES, staking=staking, settlement=s, lose_probs=1.0 - PROBS)
+        assert a.to_dict() == b.to_dict()
+        np.testing.assert_array_equal(a.bet_profit, b.bet_profit)
+        assert a.pushes == 0 and a.half_results == 0 and a.clv is None
+
+
+# Two-way spread markets (home, away) that can push. p_win, p_lose per selection; settlement per selection.
+SP_WIN = np.array([[0.50, 0.40], [0.45, 0.45], [0.30, 0.62], [0.55, 0.40]])
+SP_LOSE = np.array([[0.40, 0.50], [0.45, 0.45], [0.62, 0.30], [0.40, 0.55]])
+SP_ODDS = np.array([[1.95, 1.95], [1.91, 1.91], [2.00, 1.80], [1.90, 2.00]])
+SP_SETTLE = np.array([[0.0, 0.0], [1.0, -1.0], [0.5, -0.5], [-0.5, 0.5]])
+SP_DATES = np.array([1, 1, 2, 3])
+
+
+def test_spread_bets_push_and_half_results():
+    # edges: e0 home .5*.95-.4 = .075 (push); e1 none (.45*.91-.45 < 0);
+    # e2 away .62*.8-.3 = .196 (half-loss); e3 home .55*.9-.4 = .095 (half-loss)
+    r = simulate_bets(SP_WIN, SP_ODDS, dates=SP_DATES, settlement=SP_SETTLE, lose_probs=SP_LOSE)
+    assert r.bet_row.tolist() == [0, 2, 3] and r.bet_outcome.tolist() == [0, 1, 0]
+    np.testing.assert_allclose(r.bet_edge, [0.075, 0.196, 0.095])
+    np.testing.assert_array_equal(r.bet_settlement, [0.0, -0.5, -0.5])
+    np.testing.assert_allclose(r.bet_profit, [0.0, -0.5, -0.5])
+    assert r.bet_won.tolist() == [False, False, False]
+    assert r.pushes == 1 and r.half_results == 2
+    d = r.to_dict()
+    assert d["pushes"] == 1 and d["half_results"] == 2 and d["profit"] == pytest.approx(-1.0)
+
+
+def test_half_win_pays_half_the_winnings():
+    settle = np.array([[0.5, -0.5]])
+    r = simulate_bets(np.array([[0.6, 0.3]]), np.array([[2.0, 2.0]]), dates=[0], settlement=settle,
+                      lose_probs=np.array([[0.3, 0.6]]))
+    assert r.bet_profit.tolist() == [0.5] and r.bet_won.tolist() == [True]
+
+
+def test_kelly_with_a_push_uses_the_push_closed_form():
+    from formguide.core.lines import kelly_stake
+
+    r = simulate_bets(SP_WIN, SP_ODDS, dates=SP_DATES, settlement=SP_SETTLE, lose_probs=SP_LOSE, staking="kelly",
+                      fraction=1.0, cap=None, bankroll=100.0)
+    f0 = (0.95 * 0.5 - 0.4) / (0.95 * 0.9)
+    assert r.bet_stake[0] == pytest.approx(100 * f0)
+    assert r.bet_stake[0] == pytest.approx(100 * float(kelly_stake(0.5, 0.4, 1.95)))
+    assert r.bet_profit[0] == 0.0  # the push returns the stake
+    # day 2 is sized from the unchanged bankroll (day 1 pushed)
+    assert r.bet_stake[1] == pytest.approx(100 * float(kelly_stake(0.62, 0.30, 1.80)))
+
+
+def test_closing_line_value():
+    from formguide.core.betting import closing_line_value
+
+    close = np.array([[0.55, 0.45], [0.5, 0.5], [0.42, 0.58], [np.nan, np.nan]])
+    r = simulate_bets(SP_WIN, SP_ODDS, dates=SP_DATES, settlement=SP_SETTLE, lose_probs=SP_LOSE, closing_probs=close)
+    np.testing.assert_allclose(r.bet_clv, [1.95 * 0.55 - 1, 1.8 * 0.58 - 1, np.nan])
+    assert r.clv_bets == 2
+    assert r.clv == pytest.approx(np.mean([1.95 * 0.55 - 1, 1.8 * 0.58 - 1]))
+    assert r.clv_positive == 1.0  # 1.95 * .55 = 1.0725, 1.8 * .58 = 1.044: both beat the close
+    r = simulate_bets(SP_WIN, SP_ODDS, dates=SP_DATES, settlement=SP_SETTLE, lose_probs=SP_LOSE,
+                      closing_probs=close[:, ::-1])
+    assert r.clv_positive == 0.0 and r.clv == pytest.approx(np.mean([1.95 * 0.45 - 1, 1.8 * 0.42 - 1]))
+    assert float(closing_line_value(2.0, 0.5)) == 0.0
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"settlement": SP_SETTLE * 0.7}, "settlement row 1, column 0"),
+        ({"settlement": SP_SETTLE[:, :1]}, "settlement shape"),
+        ({"lose_probs": SP_LOSE + 0.2}, "row 0, column 0"),
+        ({"lose_probs": SP_LOSE[:2]}, "lose_probs shape"),
+        ({"settlement": np.where(SP_SETTLE == -0.5, np.nan, SP_SETTLE)}, "settlement row 2, column 1 is missing"),
+        ({"closing_probs": np.ones((4, 3))}, "closing_probs shape"),
+        ({"outcome": np.zeros(4, dtype=int)}, "not both"),
+        ({"dates": None}, "dates are required"),
+    ],
+)
+def test_line_errors(kwargs, match):
+    args = {"probs": SP_WIN, "odds": SP_ODDS, "dates": SP_DATES, "settlement": SP_SETTLE, "lose_probs": SP_LOSE,
+            **kwargs}
+    with pytest.raises(ValueError, match=match):
+        simulate_bets(**args)
