@@ -13,10 +13,10 @@ from typing import Any
 _WHERE = {
     "Context": "context",
     "BacktestRequest": "schemas", "IngestRequest": "schemas", "PredictRequest": "schemas",
-    "SimulateRequest": "schemas", "TrainRequest": "schemas",
+    "SimulateRequest": "schemas", "TrainRequest": "schemas", "RatingsRequest": "schemas",
     "competitions": "data", "info": "data", "ingest": "data",
     "backtest": "modelling", "train": "modelling",
-    "predict": "serving", "simulate": "serving",
+    "predict": "serving", "simulate": "serving", "ratings": "ratings",
     "export_models": "registry", "import_models": "registry", "list_models": "registry", "list_runs": "registry",
     "promote_model": "registry", "show_model": "registry",
 }

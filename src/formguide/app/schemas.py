@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from formguide.core.ratings import RatingsOutput
 from formguide.core.sport import FileReport
 from formguide.core.views import TableView
 
@@ -31,6 +32,8 @@ __all__ = [
     "ModelSummary",
     "PredictRequest",
     "PredictResult",
+    "RatingsRequest",
+    "RatingsResult",
     "RunSummary",
     "SeasonSummary",
     "SimulateRequest",
@@ -170,6 +173,20 @@ class SimulateResult(Result):
     data: dict[str, Any]
 
 
+class RatingsRequest(Request):
+    competition: str | None = None
+    date: datetime | None = Field(None, description="Ratings as known before this day (default: today).")
+    png: Path | None = Field(None, description="Also draw the ratings into this PNG file.")
+
+
+class RatingsResult(Result):
+    sport: str
+    competition: str
+    as_of: str = Field(description="Ratings use only results of days strictly before this day.")
+    png: str | None = Field(None, description="The PNG written, when one was asked for.")
+    ratings: RatingsOutput
+
+
 # ------------------------------------------------------------------------------------------ registry
 class ModelSummary(BaseModel):
     id: int
@@ -254,7 +271,7 @@ class InfoResult(Result):
 #: Results whose ``--json`` output is the model itself (a backtest writes its report, a simulation its data: the
 #: sport's own shapes, documented in the README).
 RESULTS: dict[str, type[BaseModel]] = {"ingest": IngestResult, "train": TrainResult, "predict": PredictResult,
-                                       "models-show": ModelDetail}
+                                       "ratings": RatingsResult, "models-show": ModelDetail}
 
 
 def json_schemas() -> dict[str, dict[str, Any]]:

@@ -274,6 +274,32 @@ def simulate(
     show(result, json_target, wide, data=result.data)
 
 
+# --------------------------------------------------------------------------------------------- ratings
+@app.command()
+def ratings(
+    sport: SportOpt = "football",
+    league: LeagueOpt = None,
+    date: Annotated[str | None, typer.Option(help="Ratings as known before this date (default: today).")] = None,
+    png: Annotated[Path | None, typer.Option("--png", metavar="FILE", help="Also draw the ratings into this PNG.",
+                                             show_default=False)] = None,
+    json_target: JsonOpt = None,
+    wide: WideOpt = False,
+    db: DbOpt = None,
+) -> None:
+    """Each team's ratings as of a date from results strictly before it (football: Dixon-Coles attack, defence
+    and home advantage, Elo), sorted by the sport's headline rating; --png draws them."""
+    from formguide.app import ratings as run
+    from formguide.app.schemas import RatingsRequest
+
+    check_output(json_target)
+    if png is not None:
+        check_output(str(png))
+    request = RatingsRequest(sport=sport, competition=league, date=parse_date(date, "--date"), png=png)
+    with context(db) as ctx, progress_bar(f"ratings {sport}") as progress:
+        result = run(ctx, request, progress)
+    show(result, json_target, wide)
+
+
 # ---------------------------------------------------------------------------------- store and settings
 @app.command()
 def competitions(

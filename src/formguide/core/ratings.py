@@ -143,7 +143,7 @@ def ratings_figure(output: RatingsOutput) -> Figure:
     bar_ax.set_xlabel(head.header + ("" if head.higher_is_better else " (lower is better)"))
     bar_ax.margins(x=0.15)
     bar_ax.grid(axis="x", alpha=0.3)
-    bar_ax.set_title(f"{output.competition} {head.header} as of {output.as_of}", fontsize=10)
+    bar_ax.set_title(f"{output.competition} {head.header} before {output.as_of}", fontsize=10)
     if output.axes:
         _scatter(axes[1], output, names)
     fig.suptitle(output.title, fontsize=9, wrap=True)

@@ -63,6 +63,7 @@ class FootballSport(MatchSport):
     draw_index = 1
     model_types = ("dixon-coles", "poisson", "elo", "blend")
     can_simulate = True
+    can_rate = True
     train_cadence = Cadence(period="month")
     backtest_cadence = Cadence(period="week")
     options = UseCaseOptions(train=FootballTrainOptions, backtest=FootballBacktestOptions,
@@ -162,6 +163,14 @@ class FootballSport(MatchSport):
         from formguide.football.predict import simulate_remaining
 
         return simulate_remaining(self, engine, competition, season, date_from, n=n, seed=seed, serve=serve)
+
+    def ratings(self, engine: Engine, competition: str, as_of: pd.Timestamp, frame: pd.DataFrame | None = None):
+        """Dixon-Coles attack/defence, home advantage and Elo per team as of a date (``football.ratings_view``)."""
+        from formguide.football.ratings_view import football_ratings
+
+        if frame is None:
+            frame = self.load_frame(engine, [competition])
+        return football_ratings(frame, competition, as_of)
 
     def cli(self):
         from formguide.football.cli import football_app
