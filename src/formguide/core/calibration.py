@@ -33,27 +33,44 @@ def _sigmoid(x: NDArray[np.float64]) -> NDArray[np.float64]:
 
 
 def _fit_platt(p: NDArray[np.float64], y: NDArray[np.float64]) -> tuple[float, float]:
-    """Fit ``sigmoid(a * logit(p) + b)`` by maximum likelihood.
+    """Fit ``sigmoid(a * logit(p) + b)`` by maximum likelihood (Newton's method on the two parameters).
 
     Uses Platt's (1999) smoothed targets ``(N+ + 1)/(N+ + 2)`` and ``1/(N- + 2)`` so perfectly
-    separable data cannot drive the slope to infinity.
+    separable data cannot drive the slope to infinity. The negative log-likelihood is convex, so Newton
+    steps (halved until the loss falls) reach the same optimum as a general-purpose minimiser, in a
+    millisecond rather than tens: walk-forwards refit calibrators hundreds of times.
     """
-    from scipy.optimize import minimize
-
     x = _logit(p)
     n_pos = float(y.sum())
     n_neg = float(y.size - n_pos)
     t = np.where(y > 0.5, (n_pos + 1.0) / (n_pos + 2.0), 1.0 / (n_neg + 2.0))
+    X = np.column_stack([x, np.ones_like(x)])
 
-    def loss(theta: NDArray[np.float64]) -> tuple[float, NDArray[np.float64]]:
-        z = theta[0] * x + theta[1]
-        # log(1 + exp(z)) - t*z, written stably
-        nll = np.sum(np.logaddexp(0.0, z) - t * z)
-        r = _sigmoid(z) - t
-        return float(nll), np.array([np.sum(r * x), np.sum(r)])
+    def loss(theta: NDArray[np.float64]) -> float:
+        z = X @ theta
+        return float(np.sum(np.logaddexp(0.0, z) - t * z))  # log(1 + exp(z)) - t*z, written stably
 
-    res = minimize(loss, x0=np.array([1.0, 0.0]), jac=True, method="L-BFGS-B")
-    return float(res.x[0]), float(res.x[1])
+    theta = np.array([1.0, 0.0])
+    current = loss(theta)
+    for _ in range(100):
+        q = _sigmoid(X @ theta)
+        grad = X.T @ (q - t)
+        hess = (X * (q * (1.0 - q))[:, None]).T @ X + 1e-12 * np.eye(2)
+        step = np.linalg.solve(hess, grad)
+        scale = 1.0
+        while scale > 1e-8:
+            candidate = theta - scale * step
+            value = loss(candidate)
+            if value <= current:
+                break
+            scale *= 0.5
+        else:
+            break
+        done = current - value < 1e-12 * max(1.0, abs(current))
+        theta, current = candidate, value
+        if done or np.max(np.abs(scale * step)) < 1e-10:
+            break
+    return float(theta[0]), float(theta[1])
 
 
 def _fit_isotonic(

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from formguide.core import deadline
 from formguide.core.days import CALENDAR_PERIODS, period_ids
 
 __all__ = ["Cadence", "walk_forward"]
@@ -153,6 +154,7 @@ def walk_forward(
             continue
         due = model is None or (since >= cadence.groups if refit_ids is None else refit_ids[i] != last_refit)
         if due:
+            deadline.check("the walk-forward")
             model = fit(np.flatnonzero(trainable & (days < day)))
             last_refit = None if refit_ids is None else refit_ids[i]
             since = 0

@@ -1,0 +1,272 @@
+"""The regression frameworks a user can train the NFL's mean margin and total with.
+
+``sklearn`` (the default: ridge regression on standardised features with median imputation — on about
+5,000 games of noisy football outcomes a linear model is hard to beat), ``lightgbm`` and ``xgboost``
+(gradient-boosted trees, missing values handled natively) are core dependencies; ``h2o`` (H2O AutoML) is the
+optional extra ``formguide[h2o]`` and needs Java. Every framework fits ``X -> y`` on numpy arrays, predicts,
+and serialises to JSON (coefficients, a LightGBM model string, an XGBoost JSON model, an H2O MOJO in base64).
+Each honours the run's ``--max-runtime`` (``core.deadline``): the tree learners stop adding trees when it
+passes, H2O AutoML gets the time left as its budget.
+"""
+
+from __future__ import annotations
+
+import base64
+import importlib.util
+import tempfile
+import warnings
+from abc import ABC, abstractmethod
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from formguide.core import deadline
+from formguide.core.errors import FormguideError
+
+__all__ = ["FRAMEWORKS", "Regressor", "make_regressor", "regressor_from_dict", "require_framework"]
+
+FRAMEWORKS: tuple[str, ...] = ("sklearn", "lightgbm", "xgboost", "h2o")
+#: Import name and the extra that installs it, for a framework outside the core dependencies.
+_EXTRAS = {"h2o": ("h2o", "h2o")}
+
+
+def require_framework(framework: str) -> None:
+    """Refuse an unknown framework, or one whose optional extra is not installed, naming what to install."""
+    if framework not in FRAMEWORKS:
+        raise FormguideError(f"unknown framework {framework!r}; choose one of {', '.join(FRAMEWORKS)}")
+    if framework in _EXTRAS:
+        module, extra = _EXTRAS[framework]
+        if importlib.util.find_spec(module) is None:
+            raise FormguideError(f"the {framework} framework needs the optional extra: pip install "
+                                 f"'formguide[{extra}]' (and Java for H2O)")
+
+
+class Regressor(ABC):
+    """``fit(X, y)``, ``predict(X)``, ``to_dict()``; the framework's own model underneath."""
+
+    framework: str
+
+    @abstractmethod
+    def fit(self, X: NDArray[np.float64], y: NDArray[np.float64]) -> Regressor: ...
+
+    @abstractmethod
+    def predict(self, X: NDArray[np.float64]) -> NDArray[np.float64]: ...
+
+    @abstractmethod
+    def to_dict(self) -> dict[str, Any]: ...
+
+
+class RidgeRegressor(Regressor):
+    """Median imputation, standardisation, ridge: fitted state is three vectors and an intercept."""
+
+    framework = "sklearn"
+
+    def __init__(self, alpha: float = 50.0) -> None:
+        self.alpha = alpha
+
+    def _design(self, X: NDArray[np.float64]) -> NDArray[np.float64]:
+        Z = np.where(np.isnan(X), self.median_, X)
+        return (Z - self.mean_) / self.scale_
+
+    def fit(self, X: NDArray[np.float64], y: NDArray[np.float64]) -> RidgeRegressor:
+        from sklearn.linear_model import Ridge
+
+        with warnings.catch_warnings():  # a feature missing from every training row (e.g. prices before 2006)
+            warnings.simplefilter("ignore", RuntimeWarning)
+            median = np.nanmedian(X, axis=0)
+        self.median_ = np.where(np.isnan(median), 0.0, median)
+        Z = np.where(np.isnan(X), self.median_, X)
+        self.mean_ = Z.mean(axis=0)
+        scale = Z.std(axis=0)
+        self.scale_ = np.where(scale > 1e-12, scale, 1.0)
+        model = Ridge(alpha=self.alpha).fit((Z - self.mean_) / self.scale_, y)
+        self.coef_, self.intercept_ = model.coef_.astype(np.float64), float(model.intercept_)
+        return self
+
+    def predict(self, X: NDArray[np.float64]) -> NDArray[np.float64]:
+        return self._design(X) @ self.coef_ + self.intercept_
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"framework": self.framework, "alpha": self.alpha, "median": self.median_.tolist(),
+                "mean": self.mean_.tolist(), "scale": self.scale_.tolist(), "coef": self.coef_.tolist(),
+                "intercept": self.intercept_}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> RidgeRegressor:
+        r = cls(alpha=d["alpha"])
+        r.median_, r.mean_, r.scale_ = (np.asarray(d[k], dtype=np.float64) for k in ("median", "mean", "scale"))
+        r.coef_, r.intercept_ = np.asarray(d["coef"], dtype=np.float64), float(d["intercept"])
+        return r
+
+
+def _deadline_callback_lightgbm():
+    def callback(env: Any) -> None:
+        left = deadline.remaining()
+        if left is not None and left <= 0:
+            from lightgbm.callback import EarlyStopException
+
+            raise EarlyStopException(env.iteration, env.evaluation_result_list)
+    callback.order = 30  # type: ignore[attr-defined]
+    return callback
+
+
+class LightGBMRegressor(Regressor):
+    framework = "lightgbm"
+
+    def __init__(self, n_estimators: int = 300, learning_rate: float = 0.02, num_leaves: int = 7,
+                 min_child_samples: int = 60, subsample: float = 0.8, colsample_bytree: float = 0.8,
+                 seed: int = 0) -> None:
+        self.params = dict(n_estimators=n_estimators, learning_rate=learning_rate, num_leaves=num_leaves,
+                           min_child_samples=min_child_samples, subsample=subsample, colsample_bytree=colsample_bytree,
+                           seed=seed)
+
+    def fit(self, X: NDArray[np.float64], y: NDArray[np.float64]) -> LightGBMRegressor:
+        import lightgbm as lgb
+
+        p = self.params
+        train = lgb.Dataset(X, label=y, free_raw_data=True)
+        self.booster_ = lgb.train(
+            {"objective": "regression", "learning_rate": p["learning_rate"], "num_leaves": p["num_leaves"],
+             "min_data_in_leaf": p["min_child_samples"], "bagging_fraction": p["subsample"], "bagging_freq": 1,
+             "feature_fraction": p["colsample_bytree"], "seed": p["seed"], "num_threads": 1, "verbose": -1,
+             "deterministic": True},
+            train, num_boost_round=p["n_estimators"], callbacks=[_deadline_callback_lightgbm()])
+        return self
+
+    def predict(self, X: NDArray[np.float64]) -> NDArray[np.float64]:
+        return np.asarray(self.booster_.predict(X), dtype=np.float64)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"framework": self.framework, "params": self.params, "booster": self.booster_.model_to_string()}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> LightGBMRegressor:
+        import lightgbm as lgb
+
+        r = cls(**d["params"])
+        r.booster_ = lgb.Booster(model_str=d["booster"])
+        return r
+
+
+class XGBoostRegressor(Regressor):
+    framework = "xgboost"
+
+    def __init__(self, n_estimators: int = 300, learning_rate: float = 0.02, max_depth: int = 3,
+                 min_child_weight: float = 20.0, subsample: float = 0.8, colsample_bytree: float = 0.8,
+                 seed: int = 0) -> None:
+        self.params = dict(n_estimators=n_estimators, learning_rate=learning_rate, max_depth=max_depth,
+                           min_child_weight=min_child_weight, subsample=subsample, colsample_bytree=colsample_bytree,
+                           seed=seed)
+
+    def fit(self, X: NDArray[np.float64], y: NDArray[np.float64]) -> XGBoostRegressor:
+        import xgboost as xgb
+
+        p = self.params
+
+        class _Deadline(xgb.callback.TrainingCallback):
+            def after_iteration(self, model, epoch, evals_log) -> bool:  # noqa: ANN001 - xgboost's signature
+                left = deadline.remaining()
+                return left is not None and left <= 0
+
+        self.booster_ = xgb.train(
+            {"objective": "reg:squarederror", "eta": p["learning_rate"], "max_depth": p["max_depth"],
+             "min_child_weight": p["min_child_weight"], "subsample": p["subsample"],
+             "colsample_bytree": p["colsample_bytree"], "seed": p["seed"], "nthread": 1, "verbosity": 0},
+            xgb.DMatrix(X, label=y, missing=np.nan), num_boost_round=p["n_estimators"], callbacks=[_Deadline()])
+        return self
+
+    def predict(self, X: NDArray[np.float64]) -> NDArray[np.float64]:
+        import xgboost as xgb
+
+        return np.asarray(self.booster_.predict(xgb.DMatrix(X, missing=np.nan)), dtype=np.float64)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"framework": self.framework, "params": self.params,
+                "booster": bytes(self.booster_.save_raw("json")).decode("utf-8")}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> XGBoostRegressor:
+        import xgboost as xgb
+
+        r = cls(**d["params"])
+        r.booster_ = xgb.Booster()
+        r.booster_.load_model(bytearray(d["booster"].encode("utf-8")))
+        return r
+
+
+class H2ORegressor(Regressor):
+    """H2O AutoML under the run's time budget; the leader is kept as a MOJO (base64) and scored in H2O."""
+
+    framework = "h2o"
+
+    def __init__(self, max_models: int = 5, max_runtime_secs: float = 60.0, seed: int = 0) -> None:
+        self.params = dict(max_models=max_models, max_runtime_secs=max_runtime_secs, seed=seed)
+
+    @staticmethod
+    def _h2o():
+        require_framework("h2o")
+        import h2o
+
+        h2o.init(nthreads=2, max_mem_size="2G", verbose=False, bind_to_localhost=True)
+        h2o.no_progress()
+        return h2o
+
+    @staticmethod
+    def _frame(h2o: Any, X: NDArray[np.float64], y: NDArray[np.float64] | None = None) -> Any:
+        import pandas as pd
+
+        data = pd.DataFrame(X, columns=[f"x{i}" for i in range(X.shape[1])])
+        if y is not None:
+            data["y"] = y
+        return h2o.H2OFrame(data)
+
+    def fit(self, X: NDArray[np.float64], y: NDArray[np.float64]) -> H2ORegressor:
+        from h2o.automl import H2OAutoML
+
+        h2o = self._h2o()
+        left = deadline.remaining()
+        budget = self.params["max_runtime_secs"] if left is None else max(min(self.params["max_runtime_secs"], left), 1)
+        aml = H2OAutoML(max_models=self.params["max_models"], max_runtime_secs=budget, seed=self.params["seed"],
+                        sort_metric="RMSE", verbosity=None)
+        aml.train(x=[f"x{i}" for i in range(X.shape[1])], y="y", training_frame=self._frame(h2o, X, y))
+        with tempfile.TemporaryDirectory() as tmp:
+            path = aml.leader.download_mojo(path=tmp)
+            self.mojo_ = base64.b64encode(Path(path).read_bytes()).decode("ascii")
+        self.leader_ = aml.leader
+        return self
+
+    def predict(self, X: NDArray[np.float64]) -> NDArray[np.float64]:
+        h2o = self._h2o()
+        model = getattr(self, "leader_", None)
+        if model is None:
+            with tempfile.TemporaryDirectory() as tmp:
+                path = Path(tmp) / "model.zip"
+                path.write_bytes(base64.b64decode(self.mojo_))
+                model = self.leader_ = h2o.import_mojo(str(path))
+        pred = model.predict(self._frame(h2o, X)).as_data_frame(use_multi_thread=False)
+        return pred.iloc[:, 0].to_numpy(dtype=np.float64)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"framework": self.framework, "params": self.params, "mojo": self.mojo_}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> H2ORegressor:
+        r = cls(**d["params"])
+        r.mojo_ = d["mojo"]
+        return r
+
+
+_CLASSES: dict[str, type[Regressor]] = {"sklearn": RidgeRegressor, "lightgbm": LightGBMRegressor,
+                                        "xgboost": XGBoostRegressor, "h2o": H2ORegressor}
+
+
+def make_regressor(framework: str, **params: Any) -> Regressor:
+    require_framework(framework)
+    return _CLASSES[framework](**params)
+
+
+def regressor_from_dict(d: dict[str, Any]) -> Regressor:
+    require_framework(d["framework"])
+    return _CLASSES[d["framework"]].from_dict(d)  # type: ignore[attr-defined]
