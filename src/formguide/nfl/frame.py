@@ -147,19 +147,32 @@ def _stats_by_team(team_stats: pd.DataFrame | None) -> pd.DataFrame:
     _require(team_stats, _KEYS, "team stats")
     stats = _keyed(team_stats)
     stats["team"] = _franchises(stats, "team", "team stats")
-    dup = stats.duplicated(list(_KEYS), keep="first").to_numpy()
-    if dup.any():
-        pos = int(np.flatnonzero(dup)[0])
-        raise DataValidationError(
-            f"team stats frame, row {pos}, column team: {stats['team'].iloc[pos]} appears twice in "
-            f"season {stats['season'].iloc[pos]} week {stats['week'].iloc[pos]}"
-        )
     n = len(stats)
     cols = {k: stats[k].to_numpy() for k in _KEYS}
     for col in STAT_COLUMNS:
         cols[col] = (pd.to_numeric(stats[col], errors="coerce").to_numpy(dtype=np.float64) if col in stats
                      else np.full(n, np.nan))
-    return pd.DataFrame(cols)
+    out = pd.DataFrame(cols)
+    dup = out.duplicated(list(_KEYS), keep=False).to_numpy()
+    if not dup.any():
+        return out
+    _check_no_conflicts(out.loc[dup])
+    return out.groupby(list(_KEYS), sort=False, as_index=False).first()
+
+
+def _check_no_conflicts(rows: pd.DataFrame) -> None:
+    """Rows sharing a (season, week, team) key may complete each other (stats + EPA file), never disagree."""
+    grouped = rows.groupby(list(_KEYS), sort=False)
+    spread = grouped[list(STAT_COLUMNS)].max() - grouped[list(STAT_COLUMNS)].min()
+    bad = (spread.abs() > 1e-9).to_numpy()
+    if bad.any():
+        g, c = (int(v) for v in np.argwhere(bad)[0])
+        key = spread.index[g]
+        pos = int(np.flatnonzero((rows[list(_KEYS)].to_numpy() == np.array(key, dtype=object)).all(axis=1))[1])
+        raise DataValidationError(
+            f"team stats frame, row {rows.index[pos]}, column {STAT_COLUMNS[c]}: {key[2]} has two different "
+            f"values in season {key[0]} week {key[1]}"
+        )
 
 
 def _previous_starters(games: pd.DataFrame) -> pd.DataFrame:
@@ -226,7 +239,9 @@ def build_frame(games: pd.DataFrame, team_stats: pd.DataFrame | None = None,
     """The games frame plus both teams' own statistics of each game and their injury-report summary.
 
     Team codes of every source are mapped to franchises (so a relocated team's rows join and its ratings
-    carry over); rows keep the games frame's order and index. Statistics are outcomes
+    carry over); rows keep the games frame's order and index. ``team_stats`` may be the stats file and
+    the EPA file concatenated: rows of one (season, week, team) are combined, and an error names the
+    first statistic on which two of them disagree. Statistics are outcomes
     (:data:`OUTCOME_COLUMNS`); injury summaries are pre-game information.
     """
     _require(games, _GAME_REQUIRED, "games")

@@ -56,11 +56,13 @@ def game_metrics(frame: pd.DataFrame) -> dict[str, np.ndarray]:
 
 
 def _group_cumsum(values: np.ndarray, starts: np.ndarray) -> np.ndarray:
-    """Cumulative sums down the rows that restart at every ``starts`` row (rows sorted by group)."""
-    total = np.cumsum(values, axis=0)
-    before = np.vstack([np.zeros((1, values.shape[1])), total[:-1]])
-    first = np.maximum.accumulate(np.where(starts, np.arange(len(values)), 0))
-    return total - before[first]
+    """Cumulative sums down the rows that restart at every ``starts`` row (rows sorted by group).
+
+    Summed within each group (never a global running total minus an offset), so a value depends only on
+    the earlier rows of its own group, to the last bit: serving equals training exactly.
+    """
+    group = np.cumsum(starts)
+    return pd.DataFrame(values).groupby(group, sort=False).cumsum().to_numpy(dtype=np.float64)
 
 
 def efficiency_states(frame: pd.DataFrame, decay: float = 1.0, prior_games: float = 10.0,

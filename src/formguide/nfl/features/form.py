@@ -44,6 +44,8 @@ def _history(frame: pd.DataFrame) -> pd.DataFrame:
 
 def _streaks(hist: pd.DataFrame) -> np.ndarray:
     """Signed run length after each played game within its team-season (vectorised run-length count)."""
+    if hist.empty:
+        return np.zeros(0)
     h = hist.sort_values(["team", "season", "kickoff"], kind="stable")
     sign = np.sign(h["margin"].to_numpy())
     group = pd.factorize(h["team"].astype(str) + "|" + h["season"].astype(str))[0]
