@@ -406,10 +406,12 @@ def test_schedule_weather_injury_and_h2h_values():
     week2 = frame.index[(frame["season"] == "2017") & (frame["week"] == 2)][0]
     assert feats.at[week2, "home_inj_points"] == pytest.approx(1.40 + 4.80)  # QB1 out (WR weighs 0)
     assert np.isnan(feats.at[0, "home_inj_points"])
-    meet = frame[((frame["home_team"] == frame.at[50, "home_team"]) & (frame["away_team"] == frame.at[50, "away_team"]))
-                 | ((frame["home_team"] == frame.at[50, "away_team"]) & (frame["away_team"] == frame.at[50, "home_team"]))]
-    prior = meet[meet["kickoff"].dt.normalize() < frame.at[50, "kickoff"].normalize()].tail(5)
-    view = np.where(prior["home_team"] == frame.at[50, "home_team"], 1, -1) * (prior["home_score"] - prior["away_score"])
+    home, away = frame.at[50, "home_team"], frame.at[50, "away_team"]
+    pair = {home, away}
+    meet = frame[[{h, a} == pair for h, a in zip(frame["home_team"], frame["away_team"], strict=True)]]
+    prior = meet[(meet["kickoff"].dt.normalize() < frame.at[50, "kickoff"].normalize())
+                 & meet["home_score"].notna()].tail(5)
+    view = np.where(prior["home_team"] == home, 1, -1) * (prior["home_score"] - prior["away_score"])
     assert feats.at[50, "h2h_n"] == len(prior)
     assert feats.at[50, "h2h_margin"] == pytest.approx(view.mean() if len(prior) else np.nan, nan_ok=True)
 

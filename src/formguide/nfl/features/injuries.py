@@ -11,8 +11,8 @@ margin the side is expected to lose. The weights (:data:`INJURY_WEIGHTS`) were c
 Elo's expectation (``margin - elo_diff / 25``) on the home-minus-away differences of the counts
 (:func:`choose_injury_weights`), rounded to 0.05 points: a QB listed 1.40, the previous starter QB
 out 4.80 more, specialists (K/P/LS) 2.80, linebackers 0.60, running backs 0.30, defensive line 0.25,
-offensive line 0.15, defensive backs 0.10, TE and WR 0 (the fit gave them none). Four seasons are few: these are noisy, the QB ones least so.
-Everything is NaN where no report exists (before 2009, 2023's later playoff rounds).
+offensive line 0.15, defensive backs 0.10, TE and WR 0 (the fit gave them none). Four seasons are
+few: these weights are noisy, the QB ones least so. Everything is NaN where no report exists (before 2009, 2023's later playoff rounds).
 """
 
 from __future__ import annotations
