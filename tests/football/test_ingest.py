@@ -21,7 +21,7 @@ from formguide.core.errors import IngestError
 from formguide.core.store.bulk import bulk_insert, bulk_insert_columns
 from formguide.core.store.db import session_scope
 from formguide.football import schema, store_io
-from formguide.football.odds import WIDE_ODDS_COLUMNS, attach_wide_odds
+from formguide.football.odds import WIDE_AH_COLUMNS, WIDE_ODDS_COLUMNS, attach_wide_odds
 from formguide.football.parse import parse_file
 from formguide.football.store_io import ingest_files, load_frame
 
@@ -385,9 +385,9 @@ def test_load_frame_is_the_canonical_frame_with_wide_odds(engine, tmp_path, e0, 
     parsed = [parse_file(p) for p in paths]
     expected = pd.concat([attach_wide_odds(p.matches, p.odds) for p in parsed])
     expected = expected.sort_values(["kickoff", "competition", "home_team"], kind="stable").reset_index(drop=True)
-    assert list(frame.columns) == ["event_id"] + schema.MATCH_COLUMNS + WIDE_ODDS_COLUMNS
+    assert list(frame.columns) == ["event_id"] + schema.MATCH_COLUMNS + WIDE_ODDS_COLUMNS + WIDE_AH_COLUMNS
     assert frame.kickoff.is_monotonic_increasing and frame.event_id.is_unique
-    cols = schema.MATCH_COLUMNS + WIDE_ODDS_COLUMNS
+    cols = schema.MATCH_COLUMNS + WIDE_ODDS_COLUMNS + WIDE_AH_COLUMNS
 
     def same(a: pd.DataFrame, b: pd.DataFrame) -> None:
         a, b = a.copy(), b.copy()

@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from formguide.core.errors import DataValidationError, IngestError, IngestFileNotFoundError
 from formguide.football.odds import (
+    WIDE_AH_COLUMNS,
     WIDE_ODDS_COLUMNS,
     OddsColumn,
     attach_wide_odds,
@@ -121,7 +122,7 @@ def test_e0_2425_bom_time_and_new_bookmakers(football_dir):
     assert first.kickoff == pd.Timestamp("2024-08-16 20:00")
     books = set(p.odds.bookmaker)
     assert {"Betfair", "Betfair exchange", "1xBet", "Pinnacle", "Market max", "Market average"} <= books
-    assert set(p.odds.market) == {"1X2", "OU2.5"}
+    assert set(p.odds.market) == {"1X2", "OU2.5", "AH"}
     assert p.odds.is_closing.any() and (~p.odds.is_closing).any()
 
 
@@ -161,7 +162,7 @@ def test_all_files(football_dir):
 def test_wide_odds_on_real_file(football_dir):
     p = parse_file(football_dir / "E0_2324.csv")
     wide = attach_wide_odds(p.matches, p.odds)
-    assert list(wide.columns) == list(p.matches.columns) + WIDE_ODDS_COLUMNS
+    assert list(wide.columns) == list(p.matches.columns) + WIDE_ODDS_COLUMNS + WIDE_AH_COLUMNS
     raw = pd.read_csv(football_dir / "E0_2324.csv", encoding="utf-8-sig")
     first = wide.iloc[0]
     row = raw[(raw.HomeTeam == first.home_team) & (raw.AwayTeam == first.away_team)].iloc[0]
@@ -181,8 +182,12 @@ def test_synthetic_file_round_trip(tmp_path):
     assert p.warnings == []
     assert p.row_numbers.tolist() == list(range(2, 22))
     assert p.matches.kickoff.iloc[0] == pd.Timestamp("2023-08-12 15:00")
-    # 20 matches x (3 + 3 + 2 + 3) prices; Asian handicap columns are ignored
-    assert len(p.odds) == 20 * 11
+    # 20 matches x (3 + 3 + 2 + 3 + 1) prices: Bet365's Asian-handicap home price at AHh
+    assert len(p.odds) == 20 * 12
+    ah = p.odds[p.odds.market == "AH"]
+    assert (ah.bookmaker.unique().tolist(), ah.selection.unique().tolist()) == (["Bet365"], ["home"])
+    assert (ah.line == -0.25).all() and (p.odds[p.odds.market == "OU2.5"].line == 2.5).all()
+    assert p.odds[p.odds.market == "1X2"].line.isna().all()
     assert set(p.odds.bookmaker) == {"Bet365", "Pinnacle"}
     assert p.odds[p.odds.is_closing].bookmaker.unique().tolist() == ["Pinnacle"]
     assert p.matches[KEY_COLUMNS].merge(p.odds[KEY_COLUMNS].drop_duplicates()).shape[0] == 20
@@ -354,7 +359,7 @@ def test_bad_odds_warn_by_default(tmp_path):
     rows[10]["B365D"] = "abc"
     p = parse_file(write_csv(tmp_path, "E0_2324.csv", rows))
     assert "E0_2324.csv, row 12, column B365D: ignored invalid price 'abc'" in p.warnings
-    assert len(p.odds) == 20 * 11 - 1
+    assert len(p.odds) == 20 * 12 - 1
 
 
 def test_many_bad_odds_raise_even_by_default(tmp_path):
@@ -490,9 +495,19 @@ def test_odds_column_names(name, expected):
     assert classify_odds_column(name) == OddsColumn(*expected)
 
 
-@pytest.mark.parametrize("name", ["AHh", "AHCh", "B365AHH", "PCAHA", "BbAHh", "BbAH", "MaxCAHH", "BFECAHA"])
-def test_asian_handicap_columns_ignored(name):
+@pytest.mark.parametrize("name", ["AHh", "AHCh", "BbAHh", "BbAH"])
+def test_asian_handicap_lines_and_counts_are_not_prices(name):
     assert classify_odds_column(name) is None and is_asian_handicap_column(name)
+
+
+@pytest.mark.parametrize(("name", "expected"), [
+    ("B365AHH", ("Bet365", "AH", "home", False)), ("PCAHA", ("Pinnacle", "AH", "away", True)),
+    ("MaxCAHH", ("Market max", "AH", "home", True)), ("BFECAHA", ("Betfair exchange", "AH", "away", True)),
+    ("BbMxAHH", ("Betbrain max", "AH", "home", False)), ("BbAvAHA", ("Betbrain average", "AH", "away", False)),
+    ("AvgCAHH", ("Market average", "AH", "home", True)), ("PAHH", ("Pinnacle", "AH", "home", False)),
+])
+def test_asian_handicap_prices(name, expected):
+    assert classify_odds_column(name) == OddsColumn(*expected) and is_asian_handicap_column(name)
 
 
 @pytest.mark.parametrize("name", ["HS", "AC", "HC", "Bb1X2", "BbOU", "FTHG", "Referee", "XYZ", "B365", "PSX",

@@ -72,13 +72,13 @@ def count(engine, table: str) -> int:
 
 # ---------------------------------------------------------------- bookmakers never seen before
 
-NEW_BOOK = ["XYZH", "XYZD", "XYZA", "XYZCH", "XYZCD", "XYZCA", "XYZ>2.5", "XYZ<2.5", "XYZAHH", "XYZCAHA"]
+NEW_BOOK = ["XYZH", "XYZD", "XYZA", "XYZCH", "XYZCD", "XYZCA", "XYZ>2.5", "XYZ<2.5", "XYZAHH", "XYZAHA"]
 
 
 def with_new_book(rows: list[dict[str, str]]) -> list[dict[str, str]]:
     for r in rows:
         r.update({"XYZH": "2.2", "XYZD": "3.3", "XYZA": "3.5", "XYZCH": "2.3", "XYZCD": "3.5", "XYZCA": "3.8",
-                  "XYZ>2.5": "2.0", "XYZ<2.5": "1.8", "XYZAHH": "1.95", "XYZCAHA": "1.9"})
+                  "XYZ>2.5": "2.0", "XYZ<2.5": "1.8", "XYZAHH": "1.95", "XYZAHA": "1.9"})
     return rows
 
 
@@ -96,9 +96,13 @@ def test_price_columns_by_pattern(name, expected):
     assert classify_odds_column(name) == OddsColumn(*expected)
 
 
-@pytest.mark.parametrize("name", ["XYZAHH", "XYZCAHA", "XYZAHh", "BbAH", "AHCh"])
-def test_asian_handicap_of_any_prefix_is_not_a_1x2_price(name):
-    assert classify_odds_column(name) is None
+@pytest.mark.parametrize(("name", "expected"), [
+    ("XYZAHH", ("XYZ", "AH", "home", False)), ("XYZCAHA", ("XYZ", "AH", "away", True)), ("XYZAHh", None),
+    ("BbAH", None), ("AHCh", None)])
+def test_asian_handicap_of_any_prefix_is_a_handicap_price(name, expected):
+    got = classify_odds_column(name)
+    assert got == (OddsColumn(*expected) if expected else None)
+    assert got is None or got.market == "AH"
 
 
 def test_header_needs_the_full_set_of_an_unknown_prefix():
@@ -117,11 +121,12 @@ def test_header_needs_the_full_set_of_an_unknown_prefix():
 def test_new_bookmaker_is_read_and_counts_towards_the_best_price(tmp_path):
     plain = parse_file(write_csv(tmp_path / "plain", make_rows()))
     new = parse_file(write_csv(tmp_path / "new", with_new_book(make_rows()), HEADER + NEW_BOOK))
-    assert any("E0_2425.csv: read columns XYZH, XYZD, XYZA, XYZCH, XYZCD, XYZCA, XYZ>2.5, XYZ<2.5 as prices of "
-               "bookmaker 'XYZ'" in w for w in new.warnings), new.warnings
+    assert any("E0_2425.csv: read columns XYZH, XYZD, XYZA, XYZCH, XYZCD, XYZCA, XYZ>2.5, XYZ<2.5, XYZAHH, XYZAHA "
+               "as prices of bookmaker 'XYZ'" in w for w in new.warnings), new.warnings
     assert not any("unrecognised" in w for w in new.warnings)
     xyz = new.odds[new.odds.bookmaker == "XYZ"]
-    assert len(xyz) == 20 * 8  # Asian handicap prices are ignored as for every bookmaker
+    assert len(xyz) == 20 * 10  # its Asian-handicap prices at the common line AHh
+    assert (xyz[xyz.market == "AH"].line == -0.25).all()
     assert len(new.odds) == len(plain.odds) + len(xyz)
     before, after = (attach_wide_odds(p.matches, p.odds).iloc[0] for p in (plain, new))
     # best 1X2 is over closing prices: Pinnacle's 2.05 / 3.6 / 3.9 before, XYZ's 2.3 beats it for home

@@ -6,7 +6,9 @@ bookmakers come and go between seasons (Gamebookers until 2012/13, Betfair from 
 A price column is ``<prefix>[C]<suffix>``: a bookmaker prefix, ``C`` for a closing price, then
 
 * 1X2: ``H`` / ``D`` / ``A``, e.g. ``B365H``, ``PSCH`` (Pinnacle closing home), ``MaxCA``, ``BbAvD``;
-* totals 2.5 goals: ``>2.5`` / ``<2.5``, e.g. ``B365>2.5``, ``P<2.5`` (Pinnacle), ``AvgC>2.5``.
+* totals 2.5 goals: ``>2.5`` / ``<2.5``, e.g. ``B365>2.5``, ``P<2.5`` (Pinnacle), ``AvgC>2.5``;
+* Asian handicap: ``AHH`` / ``AHA`` (home / away), e.g. ``B365AHH``, ``PCAHA`` (Pinnacle closing away),
+  ``BbMxAHH`` (Betbrain maximum).
 
 Prefixes in ``BOOKMAKERS`` get their stored name ("Bet365", "Pinnacle", ...; the aggregates ``Max``,
 ``Avg``, ``BbMx``, ``BbAv`` are "Market max" etc., not bookmakers, and keep that treatment). A prefix
@@ -16,22 +18,25 @@ file has its full set for the market and timing (``XYZH``, ``XYZD``, ``XYZA``; `
 ``XYZ<2.5``), so that a stray column such as ``ID`` is not taken for a draw price
 (``classify_odds_header``).
 
-Asian handicap columns (``AHh``, ``B365AHH``, ``PCAHA``, ``BbAHh``, ``BbAH``, ...) are recognised by
-their own pattern, before the 1X2 one, and ignored: a handicap price is meaningless without its line,
-and no model here prices handicaps.
+An Asian-handicap price is meaningless without its line, which the files give in separate columns: the
+home side's handicap ``AHh`` (pre-closing) and ``AHCh`` (closing) from 2019/20, ``BbAHh`` for the Betbrain
+prices before (``BbAH`` is the number of bookmakers, not read). ``handicap_line_column`` says which line
+column a price is at; the stored price carries that row's line (``odds.line``), and a price whose line is
+missing or not a multiple of 0.25 is not stored (``check_handicap_lines``). Over/under 2.5 prices carry the
+line 2.5 (``MARKET_LINES``); 1X2 prices have none.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
 
 from formguide.core.errors import DataValidationError
-from formguide.football.schema import OUTCOMES_1X2, OUTCOMES_OU
+from formguide.football.schema import OUTCOMES_1X2, OUTCOMES_AH, OUTCOMES_OU
 
 # football-data prefix -> bookmaker name stored in the odds table.
 BOOKMAKERS: dict[str, str] = {
@@ -61,10 +66,18 @@ BOOKMAKERS: dict[str, str] = {
 _RE_PRICE = re.compile(r"^(?P<stem>[A-Za-z0-9]+)(?P<sel>[HDA]|[<>]2\.5)$")
 # <prefix>[C]AH<H|A> prices, AHh / <prefix>AHh / AHCh lines, BbAH (number of bookmakers).
 _RE_ASIAN = re.compile(r"^(?:[A-Za-z0-9]*AH(?:C?h|[HA])|BbAH)$")
+_RE_AH_PRICE = re.compile(r"^(?P<stem>[A-Za-z0-9]+?)AH(?P<sel>[HA])$")
 _OU_SELECTION = {">": "over", "<": "under"}
+_AH_SELECTION = {"H": "home", "A": "away"}
 
 MARKET_1X2 = "1X2"
 MARKET_OU = "OU2.5"
+MARKET_AH = "AH"
+#: Selections of each market, in canonical order.
+MARKET_SELECTIONS: dict[str, tuple[str, ...]] = {MARKET_1X2: OUTCOMES_1X2, MARKET_OU: OUTCOMES_OU,
+                                                 MARKET_AH: OUTCOMES_AH}
+#: The line of a market whose line is fixed by its name (``odds.line``); the handicap's comes per row.
+MARKET_LINES: dict[str, float] = {MARKET_OU: 2.5}
 
 # Reference prices (see schema.py): first bookmaker with a complete set of prices for the match wins.
 OPEN_PRIORITY = ("Pinnacle", "Market average", "Betbrain average", "Bet365")
@@ -77,6 +90,9 @@ EXCLUDED_FROM_BEST = ("Betfair exchange",)
 WIDE_ODDS_COLUMNS = [
     f"odds_{kind}_{sel}" for sels in (OUTCOMES_1X2, OUTCOMES_OU) for kind in ("open", "close", "best") for sel in sels
 ]
+#: Wide Asian-handicap columns: the home line and the home / away prices at it, per kind of reference.
+WIDE_AH_COLUMNS = [c for kind in ("open", "close", "best")
+                   for c in (f"ah_line_{kind}", f"odds_{kind}_ah_home", f"odds_{kind}_ah_away")]
 
 
 class OddsColumn(NamedTuple):
@@ -104,27 +120,53 @@ def _split_prefix(stem: str, prefixes: Collection[str] = ()) -> tuple[str, bool]
     return stem, False
 
 
-def _classify(name: str, stems: Collection[str] = ()) -> tuple[OddsColumn, bool] | None:
-    """(kind, known prefix) of a price column, or None."""
+def _price_parts(name: str) -> tuple[str, str, str] | None:
+    """(market, selection, stem) of a price column's name, or None (line columns, ``BbAH``, anything else)."""
+    if m := _RE_AH_PRICE.match(name):
+        return MARKET_AH, _AH_SELECTION[m["sel"]], m["stem"]
     if _RE_ASIAN.match(name):
         return None
-    m = _RE_PRICE.match(name)
-    if not m:
+    if m := _RE_PRICE.match(name):
+        sel = m["sel"]
+        return (MARKET_1X2, sel, m["stem"]) if len(sel) == 1 else (MARKET_OU, _OU_SELECTION[sel[0]], m["stem"])
+    return None
+
+
+def _classify(name: str, stems: Collection[str] = ()) -> tuple[OddsColumn, bool, str] | None:
+    """(kind, known prefix, prefix as written) of a price column, or None."""
+    parts = _price_parts(name)
+    if parts is None:
         return None
-    prefix, closing = _split_prefix(m["stem"], stems)
-    sel = m["sel"]
-    market, selection = (MARKET_1X2, sel) if len(sel) == 1 else (MARKET_OU, _OU_SELECTION[sel[0]])
+    market, selection, stem = parts
+    prefix, closing = _split_prefix(stem, stems)
     known = prefix in BOOKMAKERS
-    return OddsColumn(BOOKMAKERS.get(prefix, prefix), market, selection, closing), known
+    return OddsColumn(BOOKMAKERS.get(prefix, prefix), market, selection, closing), known, prefix
 
 
 def classify_odds_column(name: str) -> OddsColumn | None:
-    """What a football-data column holds, or None if it is not a 1X2 / over-under 2.5 price.
+    """What a football-data column holds, or None if it is not a 1X2, over/under 2.5 or Asian-handicap price.
 
-    An unknown prefix is a bookmaker of that name: ``XYZCH`` is ("XYZ", "1X2", "H", closing).
+    An unknown prefix is a bookmaker of that name: ``XYZCH`` is ("XYZ", "1X2", "H", closing), ``PCAHA``
+    ("Pinnacle", "AH", "away", closing). Line columns (``AHh``, ``AHCh``, ``BbAHh``) are not prices: None.
     """
     got = _classify(name)
     return got[0] if got else None
+
+
+def handicap_line_column(prefix: str, closing: bool, header: Collection[str]) -> str | None:
+    """The column of ``header`` holding the line of an Asian-handicap price of ``prefix``, or None.
+
+    A bookmaker's own line column (``<prefix>AHh``) if the file has one; the Betbrain prices (``BbMx``,
+    ``BbAv``) are at ``BbAHh``; every other bookmaker's at the common ``AHh`` / ``AHCh`` (closing). A
+    Betbrain price never falls back to the common line, which belongs to other bookmakers' prices.
+    """
+    return next((c for c in _line_candidates(prefix, closing) if c in header), None)
+
+
+def _line_candidates(prefix: str, closing: bool) -> list[str]:
+    """Line columns an Asian-handicap price of ``prefix`` may be at, the usual one last."""
+    suffix = "AHCh" if closing else "AHh"
+    return [prefix + suffix] + (["Bb" + suffix] if prefix.startswith("Bb") else [suffix])
 
 
 class HeaderOdds(NamedTuple):
@@ -134,6 +176,8 @@ class HeaderOdds(NamedTuple):
     new_bookmakers: dict[str, list[str]]  # unknown prefix read as a bookmaker -> its columns
     incomplete: list[str]  # columns of an unknown prefix without the full set: not read
     repeated: list[tuple[str, str]]  # (column, earlier column with the same kind): the later one not read
+    lines: dict[int, str]  # header position of an Asian-handicap price -> its line column
+    unlined: list[tuple[str, str]]  # (Asian-handicap price, the line column the header lacks): not read
 
 
 def classify_odds_header(header: Sequence[str]) -> HeaderOdds:
@@ -144,34 +188,37 @@ def classify_odds_header(header: Sequence[str]) -> HeaderOdds:
     (e.g. ``PS>2.5`` next to ``P>2.5``, both Pinnacle) is left out rather than stored twice.
     """
     stems: dict[str, set[str]] = {}
-    for name in header:
-        if name and not _RE_ASIAN.match(name) and (m := _RE_PRICE.match(name)):
-            stems.setdefault(MARKET_1X2 if len(m["sel"]) == 1 else MARKET_OU, set()).add(m["stem"])
-    found: list[tuple[int, str, OddsColumn, bool]] = []
-    for i, name in enumerate(header):
-        if not name:
-            continue
-        m = _RE_PRICE.match(name)
-        got = _classify(name, stems.get(MARKET_1X2 if m and len(m["sel"]) == 1 else MARKET_OU, ()))
+    parts = {name: _price_parts(name) for name in header if name}
+    for got in parts.values():
         if got:
+            stems.setdefault(got[0], set()).add(got[2])
+    found: list[tuple[int, str, OddsColumn, bool, str]] = []
+    for i, name in enumerate(header):
+        if parts.get(name) and (got := _classify(name, stems[parts[name][0]])):
             found.append((i, name, *got))
     # Full sets of the unknown prefixes: (bookmaker, market, closing) -> selections present.
     sets: dict[tuple[str, str, bool], set[str]] = {}
-    for _, _, kind, known in found:
+    for _, _, kind, known, _ in found:
         if not known:
             sets.setdefault((kind.bookmaker, kind.market, kind.is_closing), set()).add(kind.selection)
-    full = {MARKET_1X2: set(OUTCOMES_1X2), MARKET_OU: set(OUTCOMES_OU)}
-    out = HeaderOdds({}, {}, [], [])
+    present = set(parts)
+    out = HeaderOdds({}, {}, [], [], {}, [])
     seen: dict[OddsColumn, str] = {}
-    for i, name, kind, known in found:
-        if not known and sets[(kind.bookmaker, kind.market, kind.is_closing)] != full[kind.market]:
+    for i, name, kind, known, prefix in found:
+        if not known and sets[(kind.bookmaker, kind.market, kind.is_closing)] != set(MARKET_SELECTIONS[kind.market]):
             out.incomplete.append(name)
+            continue
+        line = handicap_line_column(prefix, kind.is_closing, present) if kind.market == MARKET_AH else None
+        if kind.market == MARKET_AH and line is None:
+            out.unlined.append((name, _line_candidates(prefix, kind.is_closing)[-1]))
             continue
         if kind in seen:
             out.repeated.append((name, seen[kind]))
             continue
         seen[kind] = name
         out.columns[i] = kind
+        if line is not None:
+            out.lines[i] = line
         if not known:
             out.new_bookmakers.setdefault(kind.bookmaker, []).append(name)
     return out
@@ -246,6 +293,8 @@ def attach_wide_odds(matches: pd.DataFrame, odds: pd.DataFrame) -> pd.DataFrame:
     (``EXCLUDED_FROM_BEST``) are left out because they are quoted before commission.
     A reference bookmaker is used only with a complete set of prices for the market, so that the
     three 1X2 prices always come from one book. Odds rows whose key matches no match are ignored.
+    The Asian-handicap columns (``WIDE_AH_COLUMNS``, see ``_wide_handicap``) take the ``line`` column of
+    ``odds`` (absent: no handicap price has a line, so none is used).
     """
     out = matches.copy()
     n = len(out)
@@ -266,15 +315,19 @@ def attach_wide_odds(matches: pd.DataFrame, odds: pd.DataFrame) -> pd.DataFrame:
     grid = np.full((n, len(combos)), np.nan)
     filled = np.zeros((n, len(combos)), dtype=bool)
     grid[row, col] = odds["price"].to_numpy(dtype=float)[keep]
+    line_grid = np.full((n, len(combos)), np.nan)
+    if "line" in odds:
+        line_grid[row, col] = odds["line"].to_numpy(dtype=float)[keep]
     filled[row, col] = True
     if filled.sum() != len(row):
         raise DataValidationError("odds contain more than one price for the same match, bookmaker and selection")
     position = {c: j for j, c in enumerate(combos)}
     books = {(m, b, c) for m, _, b, c in combos}
 
-    def block(market: str, sels: tuple[str, ...], book: str, closing: bool) -> np.ndarray:
+    def block(market: str, sels: tuple[str, ...], book: str, closing: bool, values: np.ndarray = grid
+              ) -> np.ndarray:
         cols = [position.get((market, s, book, closing)) for s in sels]
-        return np.column_stack([grid[:, j] if j is not None else np.full(n, np.nan) for j in cols])
+        return np.column_stack([values[:, j] if j is not None else np.full(n, np.nan) for j in cols])
 
     wide: dict[str, np.ndarray] = {}
     for market, sels in ((MARKET_1X2, OUTCOMES_1X2), (MARKET_OU, OUTCOMES_OU)):
@@ -290,6 +343,45 @@ def attach_wide_odds(matches: pd.DataFrame, odds: pd.DataFrame) -> pd.DataFrame:
         for j, sel in enumerate(sels):
             wide[f"odds_open_{sel}"], wide[f"odds_close_{sel}"], wide[f"odds_best_{sel}"] = (
                 opening[:, j], closing[:, j], best[:, j])
-    for col in WIDE_ODDS_COLUMNS:
+    ah_books = sorted((b, c) for (m, b, c) in books if m == MARKET_AH)
+    wide |= _wide_handicap(lambda b, c: (block(MARKET_AH, OUTCOMES_AH, b, c),
+                                         block(MARKET_AH, OUTCOMES_AH, b, c, line_grid)), ah_books, n)
+    for col in WIDE_ODDS_COLUMNS + WIDE_AH_COLUMNS:
         out[col] = wide[col]
+    return out
+
+
+def _wide_handicap(prices_of: Callable[[str, bool], tuple[np.ndarray, np.ndarray]], books: list[tuple[str, bool]],
+                   n: int) -> dict[str, np.ndarray]:
+    """The wide Asian-handicap columns from each (bookmaker, closing)'s (n, 2) prices and their lines.
+
+    Reference (open / close): the first bookmaker of the 1X2 priority lists with both prices at one line,
+    its line and prices. Best: per selection the maximum over the closing prices at the closing reference
+    line (exchange prices left out, as for 1X2); a match without a closing line takes the best pre-closing
+    prices at the pre-closing reference line. A price at another line than the reference is never mixed in.
+    """
+    out: dict[str, np.ndarray] = {}
+    lines: dict[str, np.ndarray] = {}
+    for kind, closing, priority in (("open", False, OPEN_PRIORITY), ("close", True, CLOSE_PRIORITY)):
+        prices, line = np.full((n, 2), np.nan), np.full(n, np.nan)
+        for book in priority:
+            p, h = prices_of(book, closing) if (book, closing) in books else (None, None)
+            if p is None:
+                continue
+            take = np.isnan(line) & ~np.isnan(p).any(axis=1) & (h[:, 0] == h[:, 1])
+            prices[take], line[take] = p[take], h[take, 0]
+        lines[kind] = line
+        out[f"ah_line_{kind}"], out[f"odds_{kind}_ah_home"], out[f"odds_{kind}_ah_away"] = line, prices[:, 0], prices[:, 1]
+    best = {}
+    for kind, closing in (("open", False), ("close", True)):
+        at_line = []
+        for book, c in books:
+            if c == closing and book not in EXCLUDED_FROM_BEST:
+                p, h = prices_of(book, c)
+                at_line.append(np.where(h == lines[kind][:, None], p, np.nan))
+        best[kind] = _row_max(at_line, n, 2)
+    use_close = ~np.isnan(lines["close"])
+    prices = np.where(use_close[:, None], best["close"], best["open"])
+    out["ah_line_best"] = np.where(use_close, lines["close"], lines["open"])
+    out["odds_best_ah_home"], out["odds_best_ah_away"] = prices[:, 0], prices[:, 1]
     return out

@@ -13,7 +13,9 @@ warning naming file and row: ``abandoned`` (a half-time score without a full-tim
 ``awarded`` (a result letter without goals), ``unplayed`` (no result though dated before the
 file's last played match). Such matches carry no result and stay out of the canonical frame
 (``store_io.load_frame``). Price columns of a bookmaker prefix never seen before are read by the
-name pattern (``odds.py``) and count towards the best price. Asian handicap columns are ignored.
+name pattern (``odds.py``) and count towards the best price. Asian-handicap prices are read with the
+row's line (``AHh`` / ``AHCh`` / ``BbAHh``); a price whose line column is missing, or whose line is blank,
+not a number or not a multiple of 0.25, is not stored, with a warning naming file, row and column.
 Invalid single prices (``0``, ``#``, a stray word) occur in the published files; by default they
 are dropped with a warning, ``bad_odds="raise"`` rejects them, and a file with many of them is
 rejected either way.
@@ -41,11 +43,14 @@ import pandas as pd
 from formguide.core.errors import FormguideError, IngestError, IngestFileNotFoundError
 from formguide.football.csvread import Raw, decode, read_cells, scan_quoted, scan_unquoted
 from formguide.football.odds import (
+    MARKET_LINES,
+    MARKET_SELECTIONS,
     OddsColumn,
     attach_wide_odds,
     classify_odds_header,
     is_asian_handicap_column,
 )
+from formguide.football.price_checks import FileCells, check_prices, handicap_lines, warn_missing_prices
 from formguide.football.schema import MATCH_COLUMNS, ODDS_COLUMNS, RESULT_COLUMNS, STAT_COLUMNS
 
 __all__ = ["NO_RESULT_STATUSES", "ParsedFile", "attach_wide_odds", "iter_csv_files", "parse_file", "parse_worker"]
@@ -69,13 +74,12 @@ _KNOWN_UNUSED = {
     "Bb1X2", "BbOU", "Attendance", "HHW", "AHW", "HO", "AO", "HFKC", "AFKC", "HBP", "ABP",
 }
 _FILE_NAME = re.compile(r"^(?P<div>[A-Za-z0-9]+)_(?P<season>\d{4})\.csv$", re.IGNORECASE)
-# Invalid prices in more rows than this (or 1% of the matches) mean a broken file, not a typo.
-_MAX_BAD_ODDS_ROWS = 5
 # Matches stored without a result although the row has one in part (abandoned, awarded): more than
 # this (or 1% of the matches) mean a broken file.
 _MAX_NO_RESULT_ROWS = 5
 #: ``events.status`` of matches kept in the store without a result and out of the canonical frame.
 NO_RESULT_STATUSES = ("abandoned", "awarded", "unplayed")
+_MARKET_ORDER = {market: k for k, market in enumerate(MARKET_SELECTIONS)}
 
 @dataclass
 class ParsedFile:
@@ -88,6 +92,8 @@ class ParsedFile:
     line 1). Prices are kept wide and compact, ``odds_prices[i, j]`` being the price of kind
     ``odds_kinds[j]`` for ``matches.iloc[i]`` (NaN: none), so that a file crosses a process boundary
     cheaply; ``odds`` is the long frame (``schema.ODDS_COLUMNS``, one row per price), built on first use.
+    The file's handicap line columns are ``line_values`` (matches, line columns; NaN where unusable) and
+    ``line_index[j]`` the line column of kind ``j`` (-1: none); ``odds_lines`` is the line of every price.
     """
 
     path: Path
@@ -100,13 +106,27 @@ class ParsedFile:
     content_hash: str
     encoding: str
     warnings: list[str] = field(default_factory=list)
+    line_values: np.ndarray = field(default_factory=lambda: np.empty((0, 0)))
+    line_index: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
+
+    @cached_property
+    def odds_lines(self) -> np.ndarray:
+        """(matches, kinds): the line of each price (``odds.line``): the row's handicap, 2.5, or NaN (1X2)."""
+        out = np.full(self.odds_prices.shape, np.nan)
+        for j, kind in enumerate(self.odds_kinds):
+            if j < len(self.line_index) and self.line_index[j] >= 0:
+                out[:, j] = self.line_values[:, self.line_index[j]]
+            elif kind.market in MARKET_LINES:
+                out[:, j] = MARKET_LINES[kind.market]
+        return out
 
     @cached_property
     def odds(self) -> pd.DataFrame:
-        return _long_odds(self.matches, self.odds_prices, self.odds_kinds)
+        return _long_odds(self.matches, self.odds_prices, self.odds_kinds, self.odds_lines)
 
 
-def _long_odds(matches: pd.DataFrame, prices: np.ndarray, kinds: list[OddsColumn]) -> pd.DataFrame:
+def _long_odds(matches: pd.DataFrame, prices: np.ndarray, kinds: list[OddsColumn], lines: np.ndarray
+               ) -> pd.DataFrame:
     """One row per price present, in match order then the file's canonical column order."""
     r, j = np.nonzero(~np.isnan(prices))
     long = {c: matches[c].to_numpy()[r] for c in ("competition", "season", "kickoff", "home_team", "away_team")}
@@ -116,6 +136,7 @@ def _long_odds(matches: pd.DataFrame, prices: np.ndarray, kinds: list[OddsColumn
         "selection": np.array([c.selection for c in kinds], dtype=object)[j],
         "price": prices[r, j],
         "is_closing": np.array([c.is_closing for c in kinds], dtype=bool)[j],
+        "line": lines[r, j],
     })
     return pd.DataFrame({c: long[c] for c in ODDS_COLUMNS})
 
@@ -300,19 +321,21 @@ def _match_status(path: Path, rows: np.ndarray, home: np.ndarray, away: np.ndarr
 
 
 def _classify_header(path: Path, header: list[str], warnings: list[str]
-                     ) -> tuple[dict[str, int], list[tuple[int, str, OddsColumn]], list[str]]:
-    """Positions of the columns used, the price columns (canonical order) and the unrecognised names.
+                     ) -> tuple[dict[str, int], list[tuple[int, str, OddsColumn]], list[str], dict[int, str]]:
+    """Positions of the columns used, the price columns (canonical order), the unrecognised names and
+    the line column of each Asian-handicap price (by header position).
 
     Price columns are read by name pattern (``odds.classify_odds_header``); a bookmaker prefix not
     seen before, and a price column left out (a prefix without its full set of selections, a second
-    column for the same prices), each get one warning.
+    column for the same prices, a handicap price without its line column), each get one warning.
     """
     pos: dict[str, int] = {}
     unknown: list[str] = []
     named = ["" if name.startswith("Unnamed") else name for name in header]
     priced = classify_odds_header(named)
     odds_cols = [(i, header[i], kind) for i, kind in priced.columns.items()]
-    used = {header[i] for i in priced.columns} | set(_TEXT_COLUMNS) | set(_GOAL_COLUMNS) | set(_STAT_COLUMNS)
+    used = ({header[i] for i in priced.columns} | set(priced.lines.values()) | set(_TEXT_COLUMNS)
+            | set(_GOAL_COLUMNS) | set(_STAT_COLUMNS))
     for i, name in enumerate(named):
         if not name:
             continue
@@ -332,9 +355,13 @@ def _classify_header(path: Path, header: list[str], warnings: list[str]
                         "a prefix not seen before")
     for name, first in priced.repeated:
         warnings.append(f"{path.name}: ignored column {name}: same prices as column {first}")
+    for name, line in priced.unlined:
+        warnings.append(f"{path.name}, row 1, column {name}: Asian-handicap price without its line column {line} "
+                        "in the header: not stored")
     # Same prices in a canonical order, whatever the column order of the file.
-    odds_cols.sort(key=lambda c: (c[2].market, c[2].is_closing, c[2].bookmaker, "HDAoverunder".index(c[2].selection)))
-    return pos, odds_cols, unknown
+    odds_cols.sort(key=lambda c: (_MARKET_ORDER[c[2].market], c[2].is_closing, c[2].bookmaker,
+                                  MARKET_SELECTIONS[c[2].market].index(c[2].selection)))
+    return pos, odds_cols, unknown, priced.lines
 
 
 def parse_file(path: str | Path, *, bad_odds: Literal["warn", "raise"] = "warn") -> ParsedFile:
@@ -359,11 +386,12 @@ def parse_file(path: str | Path, *, bad_odds: Literal["warn", "raise"] = "warn")
     if not text.strip():
         raise IngestError(path, None, None, "file is empty")
     raw = scan_quoted(path, text) if '"' in text else scan_unquoted(path, text)
-    pos, odds_cols, unknown = _classify_header(path, raw.header, warnings)
+    pos, odds_cols, unknown, lines_of = _classify_header(path, raw.header, warnings)
     if unknown:
         warnings.append(f"{path.name}: ignored unrecognised columns {', '.join(unknown)}")
     int_names = [c for c in list(_GOAL_COLUMNS) + list(_STAT_COLUMNS) if c in pos]
-    numeric_cols = [pos[c] for c in int_names] + [i for i, _, _ in odds_cols]
+    line_names = sorted(set(lines_of.values()), key=pos.__getitem__)
+    numeric_cols = [pos[c] for c in int_names] + [i for i, _, _ in odds_cols] + [pos[c] for c in line_names]
     read_cells(path, raw, [pos[c] for c in _TEXT_COLUMNS if c in pos], numeric_cols)
 
     # --- rows that hold a match
@@ -460,25 +488,14 @@ def parse_file(path: str | Path, *, bad_odds: Literal["warn", "raise"] = "warn")
                               f"file name says season {named['season']} but the matches start "
                               f"{day[first_idx]}, i.e. season {season}")
 
-    # --- odds
-    odds_vals = numbers[:, k:]
-    with np.errstate(invalid="ignore"):
-        odds_bad = invalid[:, k:] | (odds_vals <= 1.0)
-    if odds_bad.any():
-        n_bad = int(odds_bad.any(axis=1).sum())
-        limit = max(_MAX_BAD_ODDS_ROWS, n // 100)
-        if bad_odds == "raise" or n_bad > limit:
-            r, j = _first(odds_bad)
-            i, name, _ = odds_cols[j]
-            many = f" ({n_bad} rows have invalid prices)" if n_bad > limit else ""
-            raise IngestError(path, int(rows[r]), name, f"odds must be a decimal price above 1.0, "
-                                                        f"got '{raw.source(record[r], i).strip()}'{many}")
-        for r, j in np.argwhere(odds_bad):
-            i, name, _ = odds_cols[j]
-            warnings.append(f"{path.name}, row {rows[r]}, column {name}: ignored invalid price "
-                            f"'{raw.source(record[r], i).strip()}'")
-        odds_vals = np.where(odds_bad, np.nan, odds_vals)
-    _warn_missing_odds(path, warnings, odds_cols, odds_vals, ~np.isnan(hg), rows)
+    # --- odds, and the lines of the handicap prices
+    cells, n_odds = FileCells(path, raw, record, rows), len(odds_cols)
+    odds_vals = check_prices(cells, odds_cols, numbers[:, k:k + n_odds], invalid[:, k:k + n_odds], bad_odds,
+                             warnings)
+    warn_missing_prices(path, warnings, odds_cols, odds_vals, ~np.isnan(hg), rows)
+    raw_lines = numbers[:, k + n_odds:]
+    line_vals, line_index = handicap_lines(cells, odds_cols, lines_of, [(pos[c], c) for c in line_names], raw_lines,
+                                           invalid[:, k + n_odds:], odds_vals, warnings)
 
     # --- assemble, sorted by kickoff
     o = np.argsort(kickoff, kind="stable")
@@ -493,9 +510,10 @@ def parse_file(path: str | Path, *, bad_odds: Literal["warn", "raise"] = "warn")
     for src, dst in _STAT_COLUMNS.items():
         columns[dst] = ints.get(src, nan)[o]
     columns["referee"] = referee[o]
-    odds_vals = odds_vals[o]
+    odds_vals, line_vals = odds_vals[o], line_vals[o]
     kinds = [c for _, _, c in odds_cols]
     labels = [f"{c.bookmaker}/{c.market}/{c.selection}/{'close' if c.is_closing else 'open'}" for c in kinds]
+    labels += [f"line/{name}" for name in line_names]
     stacked = np.column_stack([columns[c] for c in RESULT_COLUMNS + STAT_COLUMNS])
     texts = [comp_col, season_col, np.datetime_as_string(columns["kickoff"], unit="m"), columns["home_team"],
              columns["away_team"], columns["result"], columns["referee"]]
@@ -503,7 +521,8 @@ def parse_file(path: str | Path, *, bad_odds: Literal["warn", "raise"] = "warn")
     # Played and scheduled rows hash as before statuses existed; the others add their status, which
     # for "unplayed" depends on other rows of the file.
     suffix = np.where(np.isin(status, NO_RESULT_STATUSES), "|" + status.astype(object), "")
-    columns["row_hash"] = np.array(_row_hashes(texts, stacked, odds_vals, labels, suffix), dtype=object)
+    priced = np.column_stack([odds_vals, raw_lines[o]])
+    columns["row_hash"] = np.array(_row_hashes(texts, stacked, priced, labels, suffix), dtype=object)
     off = np.isin(status, NO_RESULT_STATUSES)
     if off.any():  # stored without a result: no goals, result letter or statistics
         for col in RESULT_COLUMNS + STAT_COLUMNS:
@@ -516,26 +535,4 @@ def parse_file(path: str | Path, *, bad_odds: Literal["warn", "raise"] = "warn")
 
     return ParsedFile(path=path, competition=competition, season=season, matches=matches, odds_prices=odds_vals,
                       odds_kinds=kinds, row_numbers=rows[o], content_hash=content_hash, encoding=encoding,
-                      warnings=warnings)
-
-
-def _warn_missing_odds(path: Path, warnings: list[str], odds_cols: list[tuple[int, str, OddsColumn]],
-                       values: np.ndarray, played: np.ndarray, rows: np.ndarray) -> None:
-    """One warning per bookmaker, market and timing whose prices are blank for some matches.
-
-    Closing prices are only expected for matches already played.
-    """
-    groups: dict[tuple[str, str, bool], list[int]] = {}
-    for j, (_, _, kind) in enumerate(odds_cols):
-        groups.setdefault((kind.bookmaker, kind.market, kind.is_closing), []).append(j)
-    for (book, market, closing), cols in groups.items():
-        block = values[:, cols]
-        if np.isnan(block).all():
-            continue
-        expected = played if closing else np.ones(len(rows), dtype=bool)
-        missing = np.isnan(block).any(axis=1) & expected
-        if missing.any():
-            names = ", ".join(odds_cols[j][1] for j in cols)
-            shown = ", ".join(map(str, rows[missing][:5])) + (", ..." if missing.sum() > 5 else "")
-            warnings.append(f"{path.name}: {book} {market} {'closing' if closing else 'pre-closing'} prices "
-                            f"({names}) missing for {int(missing.sum())} match(es) (rows {shown})")
+                      warnings=warnings, line_values=line_vals, line_index=line_index)

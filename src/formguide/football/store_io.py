@@ -9,10 +9,11 @@ are not touched; corrected rows are rewritten (their result and odds replaced).
 ``abandoned`` / ``awarded`` / ``unplayed`` (such events are not in ``load_frame``). A later file that
 gives the match a result changes its row hash, so the event is rewritten as ``finished``.
 
-Speed: a full football-data history is about 60,000 matches and 3.3 million prices. Files are
+Speed: a full football-data history is about 60,000 matches and 4 million prices. Files are
 parsed in a worker process while the previous one is written, and every per-row step of the write
 is an array operation (``core.store.bulk``): prices go in as three numbers per row (event, odds type,
-price), the strings of an odds type stored once in ``odds_types``.
+price), plus the line (``odds.line``) for the prices that have one, the strings of an odds type stored
+once in ``odds_types``.
 """
 
 from __future__ import annotations
@@ -182,17 +183,23 @@ def _write_results(conn: Connection, event_ids: np.ndarray, m: pd.DataFrame) -> 
     })
 
 
-def _write_odds(conn: Connection, event_ids: np.ndarray, prices: np.ndarray,
+def _write_odds(conn: Connection, event_ids: np.ndarray, prices: np.ndarray, lines: np.ndarray,
                 kinds: Sequence[OddsColumn]) -> None:
-    """One row per price present; rows go in key order, the order of the table's b-tree."""
+    """One row per price present, with its line where it has one; rows go in key order, the order of the
+    table's b-tree. Prices without a line and with one go in as two all-numeric inserts, so that neither
+    carries a NULL (PostgreSQL's binary COPY takes only complete numeric columns)."""
     r, j = np.nonzero(~np.isnan(prices))
     if not r.size:
         return
     ev = event_ids.astype(np.int32)[r]
     types = _odds_type_ids(conn, kinds)[j]
     order = np.lexsort((types, ev))
-    bulk_insert_columns(conn, "odds", {"event_id": ev[order], "type_id": types[order],
-                                       "price": prices[r, j][order].astype(np.float64)})
+    line = lines[r, j][order].astype(np.float64)
+    columns = {"event_id": ev[order], "type_id": types[order], "price": prices[r, j][order].astype(np.float64)}
+    has_line = ~np.isnan(line)
+    for part, extra in ((~has_line, {}), (has_line, {"line": line[has_line]})):
+        if part.any():
+            bulk_insert_columns(conn, "odds", {**{c: v[part] for c, v in columns.items()}, **extra})
 
 
 def write_parsed(session: Session, parsed: ParsedFile) -> FileReport:
@@ -252,7 +259,7 @@ def write_parsed(session: Session, parsed: ParsedFile) -> FileReport:
     event_ids = old_ids[at[touched]]
     sub = m.iloc[touched].reset_index(drop=True)
     _write_results(conn, event_ids, sub)
-    _write_odds(conn, event_ids, parsed.odds_prices[touched], parsed.odds_kinds)
+    _write_odds(conn, event_ids, parsed.odds_prices[touched], parsed.odds_lines[touched], parsed.odds_kinds)
     return report
 
 
@@ -478,21 +485,21 @@ def _text(q: str):  # small indirection so read_sql accepts named params on ever
 
 
 def _load_odds(conn, competitions, params) -> pd.DataFrame:
-    """Long odds (``event_id, bookmaker, market, selection, price, is_closing``) of the football events.
+    """Long odds (``event_id, bookmaker, market, selection, price, is_closing, line``) of the football events.
 
     Millions of rows: prices come through the driver's cursor as three numbers per row, and the
     strings of the few dozen odds types are attached by numpy indexing (reading the ``odds_long``
     view through pandas takes about three times as long).
     """
     mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
-    q = ("SELECT o.event_id, o.type_id, o.price FROM odds o JOIN events e ON e.id = o.event_id "
+    q = ("SELECT o.event_id, o.type_id, o.price, o.line FROM odds o JOIN events e ON e.id = o.event_id "
          "JOIN competitions c ON c.id = e.competition_id WHERE e.sport = 'football' "
          "AND e.status IN ('finished', 'scheduled')")
     args: list = []
     if competitions:
         q += " AND c.code IN (" + ", ".join([mark] * len(competitions)) + ")"
         args = [params[f"c{i}"] for i in range(len(competitions))]
-    row = np.dtype([("event_id", np.int64), ("type_id", np.int64), ("price", np.float64)])
+    row = np.dtype([("event_id", np.int64), ("type_id", np.int64), ("price", np.float64), ("line", np.float64)])
     parts = [np.empty(0, dtype=row)]
     cur = conn.connection.dbapi_connection.cursor()
     try:
@@ -513,6 +520,7 @@ def _load_odds(conn, competitions, params) -> pd.DataFrame:
         out[col] = np.array([t[j] for t in types], dtype=object)[kind]
     out["price"] = prices["price"]
     out["is_closing"] = np.array([bool(t[4]) for t in types], dtype=bool)[kind]
+    out["line"] = prices["line"]  # NULL (no line) reads as NaN
     return pd.DataFrame(out)
 
 
