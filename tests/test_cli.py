@@ -423,3 +423,84 @@ def test_models_export_then_import_into_a_fresh_database(db, db_url, tmp_path, c
     message = _error(run_cli(["models", "import", forged, "--db", fresh], capsys))
     assert "forged.json, model 0 (football-E0:1)" in message and "nothing imported" in message
     assert _json(run_cli(["models", "list", "--db", fresh, "--json", "-"], capsys)) == []
+
+
+# --------------------------------------------------------------------------------------------------
+# bet ledger, closing-line value, priced further markets
+# --------------------------------------------------------------------------------------------------
+
+
+def test_backtest_ledger_csv_and_json_one_row_per_bet_with_clv(db, tmp_path, capsys):
+    args = ["backtest", "--league", "E0", "--model", "dixon-coles", "--refit", "monthly", "--from", "2024-08-01",
+            "--plots", tmp_path, "--db", db]
+    csv_path, json_path = tmp_path / "out" / "bets.csv", tmp_path / "bets.json"
+    report = _json(run_cli([*args, "--ledger", csv_path, "--json", "-"], capsys))
+    assert report["ledger"] == str(csv_path) and "ledger" not in report["betting"]
+    ledger = pd.read_csv(csv_path)
+    flat, kelly = report["betting"]["flat"], report["betting"]["kelly"]
+    assert len(ledger) == flat["bets"] == kelly["bets"] > 0
+    assert {"event_id", "date", "home_team", "away_team", "selection", "price", "stake", "settlement", "profit",
+            "closing_price", "clv"} <= set(ledger.columns)
+    assert set(ledger["selection"]) <= {"home", "draw", "away"} and set(ledger["settlement"]) <= {"win", "loss"}
+    assert ledger["profit"].sum() == pytest.approx(flat["profit"]) and ledger["stake"].sum() == flat["staked"]
+    assert ledger["kelly_profit"].sum() == pytest.approx(kelly["profit"])
+    won = ledger["settlement"] == "win"
+    np.testing.assert_allclose(ledger.loc[won, "profit"], ledger.loc[won, "price"] - 1)
+    # CLV: price taken x de-margined closing probability - 1; every 2024/25 match has closing prices
+    assert ledger["clv"].notna().all() and ledger["closing_price"].notna().all()
+    np.testing.assert_allclose(ledger["clv"], ledger["price"] * ledger["closing_probability"] - 1)
+    assert flat["clv"] == pytest.approx(ledger["clv"].mean()) and flat["clv_bets"] == len(ledger)
+    assert flat["clv_positive"] == pytest.approx((ledger["clv"] > 0).mean())
+    assert flat["pushes"] == 0 and flat["half_results"] == 0  # 1X2 never pushes
+    engine = open_store(db)
+    try:
+        frame = SPORT.load_frame(engine, ["E0"]).set_index("event_id")
+    finally:
+        engine.dispose()
+    row = ledger.iloc[0]
+    label = {"home": "H", "draw": "D", "away": "A"}[row["selection"]]
+    assert row["closing_price"] == frame.loc[row["event_id"], f"odds_close_{label}"]
+    assert row["settlement"] == ("win" if frame.loc[row["event_id"], "result"] == label else "loss")
+
+    table = run_cli([*args, "--ledger", json_path, "--wide"], capsys)
+    assert table.code == 0 and f"ledger: {json_path}" in table.text
+    assert "clv" in table.out and "pushes" in table.out
+    rows = json.loads(json_path.read_text())
+    assert len(rows) == len(ledger) and rows[0]["event_id"] == int(ledger["event_id"].iloc[0])
+
+
+@pytest.mark.parametrize("name", ["bets.txt", "bets"])
+def test_backtest_ledger_with_a_bad_extension_is_one_line_before_any_work(db, tmp_path, capsys, name):
+    text = _error(run_cli(["backtest", "--league", "E0", "--ledger", tmp_path / name, "--db", db], capsys))
+    assert "must end in .csv or .json" in text and name in text and len(text.strip().splitlines()) == 1
+    assert not (tmp_path / name).exists()
+
+
+def test_predict_shows_priced_further_markets_and_never_a_tier_letter_as_the_bet(db, capsys):
+    rows = _predict(db, capsys)["events"]
+    engine = open_store(db)
+    try:
+        frame = SPORT.load_frame(engine, ["E0"]).set_index("event_id")
+    finally:
+        engine.dispose()
+    for r in rows:
+        (total,) = r["markets"]
+        match = frame.loc[r["event_id"]]
+        for sel in ("over", "under"):  # the stored best prices of over/under 2.5, with the edge at them
+            assert total["price"][sel] == match[f"odds_best_{sel}"]
+            assert total["edge"][sel] == pytest.approx(total["probabilities"][sel] * total["price"][sel] - 1)
+        assert r["selection"] in (None, "home", "draw", "away")
+    wide = run_cli(["predict", "--league", "E0", "--date", "2025-05-18", "--wide", "--db", db], capsys)
+    assert wide.code == 0
+    header = next(line for line in wide.out.splitlines() if "match" in line and "tier" in line)
+    cells = [c.strip() for c in re.split(r"[┃│]", header)]
+    assert {"home", "draw", "away", "bet", "tier", "total 2.5"} <= set(cells)
+    for r in rows:
+        line = next(line for line in wide.out.splitlines() if f"{r['home_team']} v {r['away_team']}" in line)
+        cells = [c.strip() for c in re.split(r"[┃│]", line)]
+        bet = cells[[c.strip() for c in re.split(r"[┃│]", header)].index("bet")]
+        assert bet in ("-", "home", "draw", "away")  # a word, never H/D/A next to the tier letters
+        (total,) = r["markets"]
+        best = max(total["edge"], key=total["edge"].get)
+        assert (f"{best} {total['probabilities'][best]:.2f} @{total['price'][best]:.2f} "
+                f"{total['edge'][best]:+.3f}") in line

@@ -281,3 +281,203 @@ def test_line_errors(kwargs, match):
             **kwargs}
     with pytest.raises(ValueError, match=match):
         simulate_bets(**args)
+
+
+# ------------------------------------------------------------------ MatchSport: betting hooks, CLV, ledger
+from formguide.core.lines import MARKETS  # noqa: E402
+from formguide.core.match import ExtraMarket, MatchSport  # noqa: E402
+from formguide.core.options import BacktestBettingOptions  # noqa: E402
+
+
+class _Sport(MatchSport):
+    """The smallest match sport: prices and results in the frame's own columns."""
+
+    name = "toy"
+    outcome_labels = ("H", "D", "A")
+    selection_names = {"H": "home", "D": "draw", "A": "away"}
+
+    def ingest(self, engine, paths, *, progress=None):
+        raise NotImplementedError
+
+    def load_frame(self, engine, competitions=None):
+        raise NotImplementedError
+
+    def feature_set(self, **options):
+        raise NotImplementedError
+
+    def make_model(self, model_type, **params):
+        raise NotImplementedError
+
+    def model_from_dict(self, data):
+        raise NotImplementedError
+
+    def outcome(self, frame):
+        return frame["y"].to_numpy()
+
+    def best_odds(self, frame):
+        return frame[["o0", "o1", "o2"]].to_numpy(dtype=float)
+
+    def market_probabilities(self, frame, *, which="close", method="multiplicative"):
+        return frame[["c0", "c1", "c2"]].to_numpy(dtype=float)
+
+
+class _Spread(_Sport):
+    """A two-way spread (home, away) with the home line in the frame and a model that prices a push."""
+
+    name = "toy-spread"
+    outcome_labels = ("home", "away")
+    selection_names = {"home": "home cover", "away": "away cover"}
+    push = 0.1
+
+    def outcome(self, frame):
+        return np.where(frame["home_score"] > frame["away_score"], 0, 1)
+
+    def best_odds(self, frame):
+        return frame[["o0", "o1"]].to_numpy(dtype=float)
+
+    def market_probabilities(self, frame, *, which="close", method="multiplicative"):
+        return frame[["c0", "c1"]].to_numpy(dtype=float)
+
+    def settlement(self, frame):
+        return MARKETS["spread"].settle(frame["home_score"], frame["away_score"], frame["line"].to_numpy())
+
+    def bet_probabilities(self, forecast):
+        return forecast * (1 - self.push), (1 - forecast) * (1 - self.push)
+
+    def closing_prices(self, frame):
+        return 1.0 / frame[["c0", "c1"]].to_numpy(dtype=float)
+
+    def bet_lines(self, frame):
+        line = frame["line"].to_numpy(dtype=float)
+        return np.column_stack([line, -line])
+
+
+def _frame(n: int, k: int, seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    close = rng.dirichlet(np.full(k, 3.0), size=n)
+    odds = np.round(1 / close * rng.uniform(0.9, 1.15, size=(n, k)), 2).clip(1.01)
+    data = {"event_id": np.arange(100, 100 + n), "kickoff": pd.date_range("2024-01-01 15:00", periods=n, freq="D"),
+            "home_team": [f"T{i}" for i in range(n)], "away_team": [f"U{i}" for i in range(n)]}
+    data |= {f"o{j}": odds[:, j] for j in range(k)} | {f"c{j}": close[:, j] for j in range(k)}
+    return pd.DataFrame(data)
+
+
+def test_default_hooks_bet_exactly_as_simulate_bets_on_outcomes():
+    frame = _frame(60, 3)
+    rng = np.random.default_rng(1)
+    frame["y"] = rng.integers(0, 3, 60)
+    forecast = rng.dirichlet([2, 1.5, 2], size=60)
+    rows = np.ones(60, dtype=bool)
+    rows[::7] = False
+    opts = BacktestBettingOptions(min_edge=0.02, kelly=0.5, kelly_cap=0.1, bankroll=100.0)
+    report, curves = _Sport().betting(frame, forecast, rows, opts)
+    for staking in ("flat", "kelly"):
+        direct = simulate_bets(forecast[rows], frame[["o0", "o1", "o2"]].to_numpy()[rows], frame["y"].to_numpy()[rows],
+                               frame["kickoff"].to_numpy()[rows], min_edge=0.02, staking=staking, fraction=0.5,
+                               cap=0.1, bankroll=100.0)
+        expected = direct.to_dict()
+        got = {k: report[staking][k] for k in expected if not k.startswith("clv")}
+        assert got == {k: v for k, v in expected.items() if not k.startswith("clv")}
+        np.testing.assert_array_equal(curves[staking][1], direct.bankroll)
+    ledger = report["ledger"]
+    assert len(ledger) == report["flat"]["bets"] > 0
+    first = ledger[0]
+    event = frame.set_index("event_id").loc[first["event_id"]]
+    side = ["home", "draw", "away"].index(first["selection"])
+    assert first["price"] == event[f"o{side}"] and first["closing_price"] is None  # the toy has no closing prices
+    assert first["clv"] == pytest.approx(event[f"o{side}"] * event[f"c{side}"] - 1)
+    assert first["settlement"] == ("win" if event["y"] == side else "loss")
+    assert first["profit"] == (event[f"o{side}"] - 1 if event["y"] == side else -1.0)
+    assert first["date"] == event["kickoff"].strftime("%Y-%m-%dT%H:%M:%S")
+    assert (first["home_team"], first["away_team"]) == (event["home_team"], event["away_team"])
+    assert "line" not in first
+    clvs = [r["clv"] for r in ledger]
+    assert report["flat"]["clv"] == pytest.approx(np.mean(clvs))
+    assert report["flat"]["clv_positive"] == pytest.approx(np.mean(np.array(clvs) > 0))
+
+
+def test_spread_betting_counts_pushes_and_half_results_in_report_and_ledger():
+    n = 200
+    frame = _frame(n, 2, seed=4)
+    rng = np.random.default_rng(5)
+    frame["home_score"] = rng.integers(0, 4, n)
+    frame["away_score"] = rng.integers(0, 4, n)
+    frame["line"] = rng.choice([-1.0, -0.75, -0.5, 0.0, 0.25, 1.0], n)
+    forecast = rng.dirichlet([3, 3], size=n)
+    rows = np.ones(n, dtype=bool)
+    sport = _Spread()
+    report, _ = sport.betting(frame, forecast, rows, BacktestBettingOptions(min_edge=0.0))
+    ledger = pd.DataFrame(report["ledger"])
+    assert len(ledger) == report["flat"]["bets"] > 10
+    settle = sport.settlement(frame)
+    by_event = frame.set_index("event_id")
+    for r in ledger.itertuples():
+        j = ["home cover", "away cover"].index(r.selection)
+        i = int(np.flatnonzero(frame["event_id"].to_numpy() == r.event_id)[0])
+        assert r.settlement == {1.0: "win", 0.5: "half-win", 0.0: "push", -0.5: "half-loss", -1.0: "loss"}[settle[i, j]]
+        assert r.line == (by_event.loc[r.event_id, "line"] * (1 if j == 0 else -1))
+        p, q = forecast[i, j] * 0.9, (1 - forecast[i, j]) * 0.9
+        assert r.edge == pytest.approx(p * (r.price - 1) - q)
+        assert r.closing_price == pytest.approx(1 / by_event.loc[r.event_id, f"c{j}"])
+    assert report["flat"]["pushes"] == int((ledger["settlement"] == "push").sum())
+    assert report["flat"]["half_results"] == int(ledger["settlement"].str.startswith("half").sum())
+    assert report["flat"]["pushes"] > 0 and report["flat"]["half_results"] > 0  # the data exercise both
+    assert report["flat"]["profit"] == pytest.approx(ledger["profit"].sum())
+    assert report["kelly"]["profit"] == pytest.approx(ledger["kelly_profit"].sum())
+    assert (ledger.loc[ledger["settlement"] == "push", ["profit", "kelly_profit"]] == 0).all().all()
+
+
+def test_ledger_files_csv_and_json(tmp_path):
+    import json
+
+    from formguide.core.errors import FormguideError
+    from formguide.core.ledger import LEDGER_COLUMNS, write_ledger
+
+    frame = _frame(30, 3, seed=2)
+    frame["y"] = np.random.default_rng(3).integers(0, 3, 30)
+    forecast = np.random.default_rng(4).dirichlet([2, 2, 2], size=30)
+    report, _ = _Sport().betting(frame, forecast, np.ones(30, dtype=bool), BacktestBettingOptions(min_edge=0.0))
+    rows = report["ledger"]
+    csv = pd.read_csv(write_ledger(tmp_path / "bets.csv", rows))
+    assert list(csv.columns) == [c for c in LEDGER_COLUMNS if c != "line"] and len(csv) == len(rows)
+    assert csv["closing_price"].isna().all()  # missing values are empty cells
+    np.testing.assert_allclose(csv["profit"], [r["profit"] for r in rows])
+    text = (tmp_path / "bets.json").write_text("old") and write_ledger(tmp_path / "bets.json", rows).read_text()
+    assert json.loads(text) == rows and "NaN" not in text
+    assert pd.read_csv(write_ledger(tmp_path / "none.csv", [])).empty
+    with pytest.raises(FormguideError, match=r"ledger file .*bets\.txt must end in \.csv or \.json"):
+        write_ledger(tmp_path / "bets.txt", rows)
+    assert not (tmp_path / "bets.txt").exists()
+
+
+def test_extra_market_prices_and_edges_allow_for_a_push():
+    m = ExtraMarket("total", 2.5, "2.5", {"over": np.array([0.6, 0.5]), "under": np.array([0.4, 0.5])},
+                    {"over": np.array([1.9, np.nan]), "under": np.array([2.2, np.nan])})
+    f = m.forecast(0)
+    assert f.price == {"over": 1.9, "under": 2.2}
+    assert f.edge["over"] == pytest.approx(0.6 * 1.9 - 1) and f.edge["under"] == pytest.approx(0.4 * 2.2 - 1)
+    assert m.forecast(1).price == {} and m.forecast(1).edge == {}  # no prices for that event
+    ah = ExtraMarket("asian_handicap", -0.25, "-0.25", {"home": np.array([0.45])}, {"home": np.array([2.1])},
+                     lose_probabilities={"home": np.array([0.40])})
+    assert ah.forecast(0).edge["home"] == pytest.approx(0.45 * 1.1 - 0.40)
+    assert ExtraMarket.of(("total", 2.5, "2.5", {"over": np.array([0.5])})).prices is None
+
+
+def test_prediction_view_names_selections_and_shows_priced_markets():
+    def event(i: int, priced: bool) -> dict:
+        markets = [ExtraMarket("total", 2.5, "2.5", {"over": np.array([0.6]), "under": np.array([0.4])},
+                               {"over": np.array([1.9]), "under": np.array([2.4])} if priced else None).forecast(0),
+                   ExtraMarket("btts", None, "btts", {"yes": np.array([0.55]), "no": np.array([0.45])}).forecast(0)]
+        return {"event_id": i, "kickoff": "2025-05-18T15:00:00", "home_team": "Arsenal", "away_team": "Newcastle",
+                "probabilities": {"H": 0.5, "D": 0.25, "A": 0.25}, "fair_odds": {"H": 2.0, "D": 4.0, "A": 4.0},
+                "market_prices": {"H": 2.2, "D": 3.5, "A": None}, "edge": {"H": 0.1, "D": -0.125, "A": None},
+                "selection": "home", "best_edge": 0.1, "stake": 10.0, "tier": "A", "actual": None,
+                "markets": [m.model_dump() for m in markets]}
+
+    view = _Sport().prediction_view([event(1, True), event(2, False)])
+    headers = {c.key: (c.header or c.key) for c in view.columns}
+    assert [headers[k] for k in ("H", "D", "A")] == ["home", "draw", "away"]
+    assert "total 2.5" in headers and "btts btts" not in headers  # priced markets only
+    assert view.rows[0]["total 2.5"] == "over 0.60 @1.90 +0.140"
+    assert view.rows[1]["total 2.5"] == "over 0.60"  # that event has no price: the likeliest selection
+    assert view.rows[0]["bet"] == "home" and view.rows[0]["tier"] == "A"

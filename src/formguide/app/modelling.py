@@ -74,6 +74,7 @@ def backtest(ctx: Context, request: BacktestRequest, progress: Progress | None =
                           params=sport.model_params(model_type, options), feature_options=sport.feature_options(options),
                           options=options, date_from=moment(request.date_from), date_to=moment(request.date_to),
                           cadence=cadence, plots_dir=plots, progress=progress)
+    ledger = _write_ledger(report, request.ledger)
     result = BacktestResult(sport=sport.name, bet_type=sport.bet_type, competition=competition, report=report)
     title = f"{competition} {model_type} walk-forward {_span(report)} ({report['seconds']} s)"
     result.views.append(evaluation_view(sport, title, report))
@@ -83,15 +84,34 @@ def backtest(ctx: Context, request: BacktestRequest, progress: Progress | None =
     for key in ("bankroll_png", "reliability_png"):
         if report.get(key):
             result.messages.append(f"{key.removesuffix('_png')}: {report[key]}")
+    if request.ledger is not None:
+        result.messages.append(f"ledger: {ledger}" if ledger else f"no ledger written: {sport.name} placed no bets "
+                               "here (no prices to bet at)")
     return result
+
+
+def _write_ledger(report: dict[str, Any], target: Any) -> str | None:
+    """Move the betting block's per-bet rows out of the report: into ``target`` (CSV or JSON) when given, whose
+    path the report then carries as ``ledger``."""
+    from formguide.core.ledger import write_ledger
+
+    rows = (report.get("betting") or {}).pop("ledger", None)
+    if target is None or rows is None:
+        return None
+    report["ledger"] = str(write_ledger(target, rows))
+    return report["ledger"]
 
 
 def _betting_view(betting: dict[str, Any]) -> TableView:
     from formguide.core.views import Column
 
     cols = [Column(key="staking", align="left"), Column(key="bets", digits=0), Column(key="staked", digits=2),
-            Column(key="profit", digits=2), Column(key="roi", digits=4), Column(key="max_drawdown", digits=3),
-            Column(key="final_bankroll", header="final", digits=2, priority=1)]
-    rows = [{"staking": s, **{k: betting[s].get(k) for k in ("bets", "staked", "profit", "roi", "max_drawdown",
-                                                              "final_bankroll")}} for s in ("flat", "kelly")]
+            Column(key="profit", digits=2), Column(key="roi", digits=4), Column(key="clv", digits=4),
+            Column(key="max_drawdown", digits=3), Column(key="final_bankroll", header="final", digits=2, priority=1),
+            Column(key="clv_positive", header="clv>0", digits=3, priority=1),
+            Column(key="pushes", digits=0, priority=1), Column(key="half_results", header="halves", digits=0,
+                                                               priority=2)]
+    keys = ("bets", "staked", "profit", "roi", "clv", "max_drawdown", "final_bankroll", "clv_positive", "pushes",
+            "half_results")
+    rows = [{"staking": s, **{k: betting[s].get(k) for k in keys}} for s in ("flat", "kelly")]
     return TableView(title=f"betting vs {betting['odds']}, min edge {betting['min_edge']}", columns=cols, rows=rows)

@@ -121,6 +121,16 @@ class BacktestRequest(Request):
     date_to: date | None = Field(None, description="Last day predicted (default: the last result).")
     refit: str | None = Field(None, description="daily, weekly, monthly or a number of event groups.")
     plots: Path | None = Field(None, description="Folder for the PNGs (default: the artifacts' plots folder).")
+    ledger: Path | None = Field(None, description="Write the bet ledger (one row per bet) to this .csv or .json file.")
+
+    @field_validator("ledger")
+    @classmethod
+    def _ledger_format(cls, value: Path | None) -> Path | None:
+        from formguide.core.ledger import LEDGER_FORMATS
+
+        if value is not None and value.suffix.lower() not in LEDGER_FORMATS:
+            raise ValueError("a ledger file must end in .csv or .json")
+        return value
 
     @model_validator(mode="after")
     def _range(self) -> BacktestRequest:

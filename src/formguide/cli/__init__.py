@@ -196,6 +196,9 @@ def backtest(
     refit: Annotated[str | None, typer.Option(help="Refit daily, weekly or monthly (football), or every N events "
                                                    "(f1: 1 = before every race).")] = None,
     plots: Annotated[Path | None, typer.Option(help="Folder for the PNGs (default: the artifacts' plots).")] = None,
+    ledger: Annotated[Path | None, typer.Option("--ledger", metavar="FILE", show_default=False, help=(
+        "Write one row per bet (price, stake, settlement, profit, closing price, CLV) to FILE: .csv or .json."))]
+        = None,
     json_target: JsonOpt = None,
     wide: WideOpt = False,
     db: DbOpt = None,
@@ -209,9 +212,13 @@ def backtest(
     start, end = parse_date(date_from, "--from"), parse_date(date_to, "--to")
     if plots is not None:
         check_output(str(plots / "reliability.png"))
+    if ledger is not None:
+        from formguide.core.ledger import check_ledger_path
+
+        check_output(str(check_ledger_path(ledger)))
     request = BacktestRequest(sport=sport, bet_type=bet_type, competition=league, model_type=model,
                               date_from=start.date() if start else None, date_to=end.date() if end else None,
-                              refit=refit, plots=plots, options=options or {})
+                              refit=refit, plots=plots, ledger=ledger, options=options or {})
     with context(db, artifacts) as ctx, progress_bar(f"backtest {sport}") as progress:
         result = run(ctx, request, progress)
     show(result, json_target, wide, data=result.report)

@@ -74,7 +74,8 @@ def render_view(view: TableView, *, wide: bool = False, console: Console | None 
     hidden = len(view.columns) - len(columns)
     if hidden:
         names = ", ".join(c.title for c in view.columns if c not in columns)
-        console.print(f"[dim]{hidden} more column{'s' if hidden > 1 else ''} ({escape(names)}): --wide shows all[/dim]")
+        # the hint first, so a narrow terminal never wraps it apart
+        console.print(f"[dim]{hidden} more column{'s' if hidden > 1 else ''} (--wide shows all): {escape(names)}[/dim]")
     for note in view.notes:
         console.print(f"[dim]{escape(note)}[/dim]", soft_wrap=True)
 

@@ -10,6 +10,7 @@ anything it adds (extra markets, its own baselines).
 from __future__ import annotations
 
 from abc import abstractmethod
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -19,6 +20,7 @@ from pydantic import BaseModel
 
 from formguide.core import markets as mk
 from formguide.core.errors import DataValidationError
+from formguide.core.lines import expected_profit, kelly_stake
 from formguide.core.metrics import summarise
 from formguide.core.options import BacktestBettingOptions, PredictBettingOptions, SportOptions
 from formguide.core.sport import ForecastRow, PredictionBatch, Sport
@@ -27,18 +29,58 @@ from formguide.core.views import Column, TableView
 if TYPE_CHECKING:
     from formguide.core.serving import ServedModel
 
-__all__ = ["MarketForecast", "MatchPrediction", "MatchSport"]
+__all__ = ["ExtraMarket", "MarketForecast", "MatchPrediction", "MatchSport"]
 
 _TIER_RANK = {"A": 0, "B": 1, "C": 2, "D": 3}
 
 
 class MarketForecast(BaseModel):
-    """A further market the model prices (e.g. over/under 2.5 goals): its id, line and selection probabilities."""
+    """A further market the model prices (e.g. over/under 2.5 goals): its id, line and selection probabilities,
+    and where a price exists the best price of each selection and the edge at it (expected profit per unit,
+    allowing for a push)."""
 
     market: str
     line: float | None = None
     label: str
     probabilities: dict[str, float]
+    price: dict[str, float | None] = {}
+    edge: dict[str, float | None] = {}
+
+
+@dataclass(frozen=True)
+class ExtraMarket:
+    """What :meth:`MatchSport.extra_markets` gives per further market, one array entry per predicted row.
+
+    ``probabilities`` are each selection's (effective) win probability; ``prices`` the best decimal price on offer
+    (NaN: none; None: the market is not priced); ``lose_probabilities`` the loss probability where a selection
+    can push or half-settle (default ``1 - probability``, see :func:`formguide.core.lines.win_lose`)."""
+
+    market: str
+    line: float | None
+    label: str
+    probabilities: dict[str, np.ndarray]
+    prices: dict[str, np.ndarray] | None = None
+    lose_probabilities: dict[str, np.ndarray] | None = None
+
+    @classmethod
+    def of(cls, item: ExtraMarket | tuple) -> ExtraMarket:
+        """An :class:`ExtraMarket` from itself or a ``(market, line, label, probabilities[, prices])`` tuple."""
+        return item if isinstance(item, ExtraMarket) else cls(*item)
+
+    def forecast(self, i: int) -> MarketForecast:
+        """The market of row ``i`` for people and the store."""
+        probs = {k: float(v[i]) for k, v in self.probabilities.items()}
+        price: dict[str, float | None] = {}
+        edge: dict[str, float | None] = {}
+        for k, pw in probs.items():
+            o = np.nan if self.prices is None or k not in self.prices else float(self.prices[k][i])
+            if not np.isfinite(o) or o <= 1.0:
+                continue
+            pl = 1.0 - pw if self.lose_probabilities is None else float(self.lose_probabilities[k][i])
+            price[k] = o
+            edge[k] = float(expected_profit(pw, pl, o))
+        return MarketForecast(market=self.market, line=self.line, label=self.label, probabilities=probs,
+                              price=price, edge=edge)
 
 
 class MatchPrediction(BaseModel):
@@ -61,7 +103,25 @@ class MatchPrediction(BaseModel):
 
 
 class MatchSport(Sport):
-    """Events with a fixed set of outcome classes (football's H/D/A, a two-way result)."""
+    """Events with a fixed set of outcome classes (football's H/D/A, a two-way result, a spread's cover or not).
+
+    Betting hooks (backtests and predictions use the same ones; the defaults are a fixed-outcome market such as
+    football's 1X2, where the backed class wins and every other loses):
+
+    * :meth:`settlement` ``(frame) -> (n, k)``: how a bet on each class settled (1 win, 0.5 half-win, 0 push,
+      -0.5 half-loss, -1 loss; NaN before the result; see :mod:`formguide.core.lines`). Default from
+      :meth:`outcome`. A spread or total market settles its line here, so its pushes count.
+    * :meth:`bet_probabilities` ``(forecast) -> (p_win, p_lose)``, each (n, k): the effective win and loss
+      probability of a bet on each class (a half counted half, a push is the rest). Default: the forecast and
+      one minus it. Edges are ``p_win (odds - 1) - p_lose`` and Kelly stakes allow for the push.
+    * :meth:`closing_probabilities` ``(frame) -> (n, k)``: de-margined closing probabilities, the reference of
+      each bet's closing-line value (price taken x closing probability - 1). Default: ``market_probabilities(
+      frame, which="close")``.
+    * :meth:`closing_prices` ``(frame) -> (n, k)``: the closing reference prices written in the bet ledger.
+      Default: none (NaN).
+    * :meth:`bet_lines` ``(frame) -> (n, k) | None``: the handicap or total of each bet, written in the ledger.
+      Default: None (no lines).
+    """
 
     #: Class labels in the order of ``predict_proba`` columns (ordinal, for RPS).
     outcome_labels: ClassVar[tuple[str, ...]]
@@ -103,9 +163,33 @@ class MatchSport(Sport):
         """The prices a prediction is compared with (default: :meth:`best_odds`)."""
         return self.best_odds(frame)
 
-    def extra_markets(self, model: Any, rows: pd.DataFrame) -> list[tuple[str, float | None, str, dict[str, np.ndarray]]]:
-        """Further markets the model prices: (market id, line, label, {selection: probability per row})."""
+    def extra_markets(self, model: Any, rows: pd.DataFrame) -> list[ExtraMarket | tuple]:
+        """Further markets the model prices (:class:`ExtraMarket`, or a ``(market id, line, label, {selection:
+        probability per row})`` tuple), with their best prices where the sport has them."""
         return []
+
+    def settlement(self, frame: pd.DataFrame) -> np.ndarray:
+        """(n, k) settlement of a bet on each class; default: 1 for the class that happened, -1 for the others."""
+        y = self.outcome(frame)
+        s = np.where(np.arange(self.n_outputs)[None, :] == y[:, None], 1.0, -1.0)
+        s[y < 0] = np.nan
+        return s
+
+    def bet_probabilities(self, forecast: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Effective (p_win, p_lose) of a bet on each class from the forecast; default: (forecast, 1 - forecast)."""
+        return forecast, 1.0 - forecast
+
+    def closing_probabilities(self, frame: pd.DataFrame) -> np.ndarray:
+        """De-margined closing probabilities (n, k), the reference of closing-line value."""
+        return self.market_probabilities(frame, which="close")
+
+    def closing_prices(self, frame: pd.DataFrame) -> np.ndarray:
+        """Closing reference prices (n, k) written in the bet ledger; default: none."""
+        return np.full((len(frame), self.n_outputs), np.nan)
+
+    def bet_lines(self, frame: pd.DataFrame) -> np.ndarray | None:
+        """The line (handicap or total) of a bet on each class (n, k), for the ledger; None: no lines."""
+        return None
 
     def actual_results(self, frame: pd.DataFrame) -> dict[int, str]:
         """A text of each played event's result by event id (shown beside past predictions)."""
@@ -167,21 +251,37 @@ class MatchSport(Sport):
 
     def betting(self, frame: pd.DataFrame, forecast: np.ndarray, rows: np.ndarray, options: SportOptions
                 ) -> tuple[dict[str, Any], dict[str, Any]] | None:
+        """Flat and Kelly betting at the best prices, with pushes, closing-line value and a per-bet ``ledger``.
+
+        The report's ``ledger`` holds one record per bet (see :func:`formguide.core.ledger.ledger_records`); the
+        application layer writes it to a file or drops it."""
         from formguide.core.betting import simulate_bets
+        from formguide.core.ledger import ledger_records
 
         if not isinstance(options, BacktestBettingOptions):
             return None
-        odds = self.best_odds(frame)
-        y = self.outcome(frame)
+        odds = self.best_odds(frame)[rows]
+        p_win, p_lose = self.bet_probabilities(forecast[rows])
+        settlement = self.settlement(frame)[rows]
+        close = self.closing_probabilities(frame)[rows]
+        dates = frame.loc[rows, self.time_column].to_numpy()
         report: dict[str, Any] = {"odds": "best available closing price (else best opening)",
-                                  "min_edge": options.min_edge}
-        curves = {}
+                                  "min_edge": options.min_edge,
+                                  "clv": "price taken x de-margined closing probability - 1"}
+        curves, sims = {}, {}
         for staking in ("flat", "kelly"):
-            sim = simulate_bets(forecast[rows], odds[rows], y[rows], frame.loc[rows, self.time_column].to_numpy(),
-                                min_edge=options.min_edge, staking=staking, fraction=options.kelly,
-                                cap=options.kelly_cap, bankroll=options.bankroll)
+            sim = simulate_bets(p_win, odds, dates=dates, min_edge=options.min_edge, staking=staking,
+                                fraction=options.kelly, cap=options.kelly_cap, bankroll=options.bankroll,
+                                settlement=settlement, lose_probs=p_lose, closing_probs=close)
             report[staking] = sim.to_dict()
             curves[staking] = (sim.bet_date, sim.bankroll)
+            sims[staking] = sim
+        lines = self.bet_lines(frame)
+        names = [self.selection_names.get(o, o) for o in self.outcome_labels]
+        report["ledger"] = ledger_records(frame.loc[rows], sims["flat"], sims["kelly"], names,
+                                          event_column=self.event_column, time_column=self.time_column,
+                                          closing_prices=self.closing_prices(frame)[rows],
+                                          lines=None if lines is None else lines[rows])
         return report, curves
 
     # ---------------------------------------------------------------------------------- serving
@@ -206,29 +306,32 @@ class MatchSport(Sport):
                          actual: dict[int, str], opts: PredictBettingOptions
                          ) -> tuple[list[dict[str, Any]], list[ForecastRow]]:
         labels = self.outcome_labels
+        names = [self.selection_names.get(o, o) for o in labels]
         tiers = mk.SignalTiers()
-        edges = np.where(np.isnan(prices), np.nan, probs * np.nan_to_num(prices, nan=1.0) - 1.0)
+        p_win, p_lose = self.bet_probabilities(probs)
+        edges = expected_profit(p_win, p_lose, prices)
         best = np.where(np.isnan(edges).all(axis=1), -1, np.nanargmax(np.nan_to_num(edges, nan=-np.inf), axis=1))
+        pick = np.maximum(best, 0)[:, None]
+        stakes = np.where(best >= 0, kelly_stake(np.take_along_axis(p_win, pick, 1)[:, 0],
+                                                 np.take_along_axis(p_lose, pick, 1)[:, 0],
+                                                 np.take_along_axis(prices, pick, 1)[:, 0],
+                                                 fraction=opts.kelly, cap=opts.kelly_cap), 0.0) * opts.bankroll
+        further = [ExtraMarket.of(m) for m in extra]
         events, stored = [], []
         for i, (_, r) in enumerate(rows.iterrows()):
             sel = int(best[i])
             best_edge = float(edges[i, sel]) if sel >= 0 else None
-            stake = 0.0
-            if sel >= 0 and best_edge is not None and best_edge > 0:
-                stake = float(mk.kelly_fraction(probs[i, sel], prices[i, sel], fraction=opts.kelly,
-                                                cap=opts.kelly_cap)) * opts.bankroll
+            stake = float(stakes[i]) if best_edge is not None and best_edge > 0 else 0.0
             p = {o: float(probs[i, j]) for j, o in enumerate(labels)}
             event_id = int(r[self.event_column])
-            markets = [MarketForecast(market=m, line=line, label=label, probabilities={s: float(v[i]) for s, v in
-                                                                                     sel.items()})
-                       for m, line, label, sel in extra]
+            markets = [m.forecast(i) for m in further]
             event = MatchPrediction(
                 event_id=event_id, kickoff=pd.Timestamp(r[self.time_column]).isoformat(),
                 home_team=str(r["home_team"]), away_team=str(r["away_team"]), probabilities=p,
                 fair_odds={o: 1 / v for o, v in p.items() if v > 0},
                 market_prices={o: (None if np.isnan(prices[i, j]) else float(prices[i, j])) for j, o in enumerate(labels)},
                 edge={o: (None if np.isnan(edges[i, j]) else float(edges[i, j])) for j, o in enumerate(labels)},
-                selection=self.selection_names.get(labels[sel], labels[sel]) if stake > 0 else None,
+                selection=names[sel] if stake > 0 else None,
                 best_edge=best_edge, stake=round(stake, 2),
                 tier=str(tiers.tier(best_edge)) if best_edge is not None else "D",
                 actual=actual.get(event_id), markets=markets)
@@ -237,7 +340,8 @@ class MatchSport(Sport):
                                       market_prices=event.market_prices, edge=event.edge, stake=event.stake,
                                       selection=event.selection, tier=event.tier))
             for m in markets:
-                stored.append(ForecastRow(event_id=event_id, market=m.market, line=m.line, probabilities=m.probabilities))
+                stored.append(ForecastRow(event_id=event_id, market=m.market, line=m.line, probabilities=m.probabilities,
+                                          market_prices=m.price or None, edge=m.edge or None))
         return events, stored
 
     @staticmethod
@@ -249,16 +353,19 @@ class MatchSport(Sport):
         return events
 
     def prediction_view(self, events: list[dict[str, Any]]) -> TableView:
+        """The day's table: probabilities headed by the selection names (never a tier-like letter beside the tier),
+        the bet, edge, tier and stake, and each further market that has a price (its best selection, probability,
+        price and edge); further markets without prices are in the JSON only."""
         labels = self.outcome_labels
         cols = [Column(key="date", align="left"), Column(key="match", align="left", max_width=22)]
-        cols += [Column(key=o, digits=2) for o in labels]
+        cols += [Column(key=o, header=self.selection_names.get(o, o), digits=2) for o in labels]
         cols += [Column(key="bet", align="left"), Column(key="edge", digits=3), Column(key="tier", align="left"),
                  Column(key="stake", digits=2, priority=1), Column(key="result", align="left", priority=1),
                  Column(key="best", header="best " + "/".join(labels), priority=2),
                  Column(key="fair", header="fair " + "/".join(labels), priority=3)]
-        extra_keys = list(dict.fromkeys(f"{s} {m['label']}" for e in events for m in e["markets"]
-                                        for s in m["probabilities"]))
-        cols += [Column(key=k, digits=3, priority=2) for k in extra_keys]
+        priced = list(dict.fromkeys(f"{m['market']} {m['label']}" for e in events for m in e["markets"]
+                                    if m.get("price")))
+        cols += [Column(key=k, align="left", priority=2) for k in priced]
         out = []
         for e in events:
             row = {"date": pd.Timestamp(e["kickoff"]).strftime("%d %b"), "match": f"{e['home_team']} v {e['away_team']}",
@@ -268,6 +375,18 @@ class MatchSport(Sport):
                                     for o in labels),
                    "fair": "/".join(f"{e['fair_odds'][o]:.2f}" if o in e["fair_odds"] else "-" for o in labels)}
             for m in e["markets"]:
-                row.update({f"{s} {m['label']}": v for s, v in m["probabilities"].items()})
+                key = f"{m['market']} {m['label']}"
+                if key in priced:
+                    row[key] = _market_cell(m)
             out.append(row)
         return TableView(columns=cols, rows=out, empty="no events in that window match")
+
+
+def _market_cell(m: dict[str, Any]) -> str:
+    """A further market in one cell: the selection with the best edge at its price (else the likeliest one)."""
+    edges = {k: v for k, v in (m.get("edge") or {}).items() if v is not None}
+    if edges:
+        sel = max(edges, key=lambda k: edges[k])
+        return f"{sel} {m['probabilities'][sel]:.2f} @{m['price'][sel]:.2f} {edges[sel]:+.3f}"
+    sel = max(m["probabilities"], key=lambda k: m["probabilities"][k])
+    return f"{sel} {m['probabilities'][sel]:.2f}"

@@ -111,10 +111,20 @@ class FootballSport(MatchSport):
 
     def prices_before_kickoff(self, frame: pd.DataFrame) -> np.ndarray:
         """Best price known before kick-off: best closing if recorded, else best opening."""
+        return self._prices_before_kickoff(frame, ("H", "D", "A"))
+
+    @staticmethod
+    def _prices_before_kickoff(frame: pd.DataFrame, selections: tuple[str, ...]) -> np.ndarray:
         from formguide.football import markets
 
-        best = markets.odds_matrix(frame, "best")
-        return np.where(np.isnan(best), markets.odds_matrix(frame, "open"), best)
+        best = markets.odds_matrix(frame, "best", selections)
+        return np.where(np.isnan(best), markets.odds_matrix(frame, "open", selections), best)
+
+    def closing_prices(self, frame: pd.DataFrame) -> np.ndarray:
+        """The closing reference prices of the 1X2 (Pinnacle closing, else the market average closing)."""
+        from formguide.football import markets
+
+        return markets.odds_matrix(frame, "close")
 
     def extra_markets(self, model: Any, rows: pd.DataFrame) -> list[tuple[str, float | None, str, dict[str, np.ndarray]]]:
         from formguide.football.models import score_markets
@@ -123,7 +133,9 @@ class FootballSport(MatchSport):
         if not isinstance(model, ScoreDistribution):
             return []
         over = score_markets.over_under(model.score_matrix(rows))[:, 0]
-        return [("total", 2.5, "2.5", {"over": over, "under": 1.0 - over})]
+        prices = self._prices_before_kickoff(rows, ("over", "under"))
+        return [("total", 2.5, "2.5", {"over": over, "under": 1.0 - over},
+                 {"over": prices[:, 0], "under": prices[:, 1]})]
 
     # ------------------------------------------------------------------------- features, models
     def feature_set(self, **options: Any):
