@@ -15,7 +15,7 @@ from formguide.app.common import (
 )
 from formguide.app.context import Context
 from formguide.app.schemas import BacktestRequest, BacktestResult, TrainRequest, TrainResult
-from formguide.core import artifacts
+from formguide.core import artifacts, deadline
 from formguide.core.backtest import backtest as run_backtest
 from formguide.core.sport import Sport
 from formguide.core.training import TrainPlan
@@ -34,7 +34,9 @@ def train(ctx: Context, request: TrainRequest, progress: Progress | None = None)
                      params=sport.model_params(model_type, options), feature_options=sport.feature_options(options),
                      until=request.until, seasons=request.seasons, eval_seasons=request.eval_seasons,
                      promote_metric=resolve_metric(sport, request.metric), cadence=sport.train_cadence)
-    outcome = run_train(ctx.engine, sport, plan, artifacts_dir=ctx.artifacts, force=request.force, progress=progress)
+    with deadline.time_limit(request.max_runtime):
+        outcome = run_train(ctx.engine, sport, plan, artifacts_dir=ctx.artifacts, force=request.force,
+                            progress=progress)
     result = TrainResult(sport=sport.name, bet_type=sport.bet_type, competition=competition, status=outcome.status, run_id=outcome.run_id,
                          name=outcome.name, model_id=outcome.model_id, version=outcome.version,
                          promoted=outcome.promoted, message=outcome.message, model_card=outcome.card_path,
@@ -70,10 +72,12 @@ def backtest(ctx: Context, request: BacktestRequest, progress: Progress | None =
     def moment(value: Any) -> datetime | None:
         return None if value is None else datetime(value.year, value.month, value.day)
 
-    report = run_backtest(ctx.engine, sport, competition, model_type=model_type,
-                          params=sport.model_params(model_type, options), feature_options=sport.feature_options(options),
-                          options=options, date_from=moment(request.date_from), date_to=moment(request.date_to),
-                          cadence=cadence, plots_dir=plots, progress=progress)
+    with deadline.time_limit(request.max_runtime):
+        report = run_backtest(ctx.engine, sport, competition, model_type=model_type,
+                              params=sport.model_params(model_type, options),
+                              feature_options=sport.feature_options(options), options=options,
+                              date_from=moment(request.date_from), date_to=moment(request.date_to),
+                              cadence=cadence, plots_dir=plots, progress=progress)
     ledger = _write_ledger(report, request.ledger)
     result = BacktestResult(sport=sport.name, bet_type=sport.bet_type, competition=competition, report=report)
     title = f"{competition} {model_type} walk-forward {_span(report)} ({report['seconds']} s)"

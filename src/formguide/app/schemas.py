@@ -50,6 +50,8 @@ class Request(BaseModel):
     options: dict[str, Any] = Field(default_factory=dict, description="The sport's own options for this use case.")
 
 
+MAX_RUNTIME_DESCRIPTION = ("Stop the run after this many seconds (> 0); a training run that reaches it is recorded "
+                           "as failed with the reason.")
 BET_TYPE_DESCRIPTION = "Bet type the model is for, e.g. the NFL's moneyline, spread or total (default: the sport's first)."
 
 
@@ -96,6 +98,7 @@ class TrainRequest(Request):
     eval_seasons: int = Field(2, ge=1, le=50, description="Latest seasons evaluated walk-forward.")
     metric: str | None = Field(None, description="Promotion metric (default: the sport's headline metric).")
     force: bool = Field(False, description="Retrain even when data and configuration are unchanged.")
+    max_runtime: float | None = Field(None, gt=0, allow_inf_nan=False, description=MAX_RUNTIME_DESCRIPTION)
 
 
 class TrainResult(Result):
@@ -120,6 +123,7 @@ class BacktestRequest(Request):
     date_from: date | None = Field(None, description="First day predicted (default: the sport's).")
     date_to: date | None = Field(None, description="Last day predicted (default: the last result).")
     refit: str | None = Field(None, description="daily, weekly, monthly or a number of event groups.")
+    max_runtime: float | None = Field(None, gt=0, allow_inf_nan=False, description=MAX_RUNTIME_DESCRIPTION)
     plots: Path | None = Field(None, description="Folder for the PNGs (default: the artifacts' plots folder).")
     ledger: Path | None = Field(None, description="Write the bet ledger (one row per bet) to this .csv or .json file.")
 

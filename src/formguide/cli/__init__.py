@@ -55,6 +55,8 @@ ArtifactsOpt = Annotated[Path | None, typer.Option("--artifacts", help="Folder f
                                                    show_default=False)]
 JsonOpt = Annotated[str | None, typer.Option("--json", metavar="FILE",
                                              help="Write the result as JSON to FILE ('-' = stdout).")]
+MaxRuntimeOpt = Annotated[float | None, typer.Option("--max-runtime", metavar="SECONDS", help=(
+    "Stop after this many seconds (> 0); a training run that reaches it is recorded as failed."))]
 WideOpt = Annotated[bool, typer.Option("--wide", help="Show every column, however wide the table gets.")]
 
 
@@ -163,6 +165,7 @@ def train(
     metric: Annotated[str | None, typer.Option(help="Promotion metric (default: the sport's headline, e.g. "
                                                     "log_loss; f1: win_log_loss).")] = None,
     force: Annotated[bool, typer.Option(help="Retrain even when data and configuration are unchanged.")] = False,
+    max_runtime: MaxRuntimeOpt = None,
     json_target: JsonOpt = None,
     wide: WideOpt = False,
     db: DbOpt = None,
@@ -175,7 +178,8 @@ def train(
     check_output(json_target)
     request = TrainRequest(sport=sport, bet_type=bet_type, competition=league, model_type=model, until=parse_date(until, "--until"),
                            seasons=[s.strip() for s in seasons.split(",") if s.strip()] if seasons else None,
-                           eval_seasons=eval_seasons, metric=metric, force=force, options=options or {})
+                           eval_seasons=eval_seasons, metric=metric, force=force, max_runtime=max_runtime,
+                           options=options or {})
     with context(db, artifacts) as ctx, progress_bar(f"train {sport}") as progress:
         result = run(ctx, request, progress)
     show(result, json_target, wide)
@@ -196,6 +200,7 @@ def backtest(
     refit: Annotated[str | None, typer.Option(help="Refit daily, weekly or monthly (football), or every N events "
                                                    "(f1: 1 = before every race).")] = None,
     plots: Annotated[Path | None, typer.Option(help="Folder for the PNGs (default: the artifacts' plots).")] = None,
+    max_runtime: MaxRuntimeOpt = None,
     ledger: Annotated[Path | None, typer.Option("--ledger", metavar="FILE", show_default=False, help=(
         "Write one row per bet (price, stake, settlement, profit, closing price, CLV) to FILE: .csv or .json."))]
         = None,
@@ -218,7 +223,7 @@ def backtest(
         check_output(str(check_ledger_path(ledger)))
     request = BacktestRequest(sport=sport, bet_type=bet_type, competition=league, model_type=model,
                               date_from=start.date() if start else None, date_to=end.date() if end else None,
-                              refit=refit, plots=plots, ledger=ledger, options=options or {})
+                              refit=refit, plots=plots, max_runtime=max_runtime, ledger=ledger, options=options or {})
     with context(db, artifacts) as ctx, progress_bar(f"backtest {sport}") as progress:
         result = run(ctx, request, progress)
     show(result, json_target, wide, data=result.report)

@@ -39,8 +39,9 @@ Framework = Literal["sklearn", "lightgbm", "xgboost", "h2o"]
 class NFLModelOptions(SportOptions):
     framework: Framework = Field("sklearn", description=(
         "Regression framework of the mean margin/total: sklearn (ridge), lightgbm, xgboost or h2o (extra)."))
-    calibration: Literal["isotonic", "platt", "none"] = Field("platt", description=(
-        "Calibration of the side probability: isotonic, platt or none (nested walk-forward)."))
+    calibration: Literal["isotonic", "platt", "none"] = Field("none", description=(
+        "Calibration of the side probability by nested walk-forward: none (default, chosen on 2003-2008), "
+        "isotonic or platt."))
     market_features: bool = Field(True, description=(
         "Use the closing spread, total and moneyline as features (--no-market-features: none of them)."))
 

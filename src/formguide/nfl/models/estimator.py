@@ -72,7 +72,9 @@ class NFLDistributionEstimator(BaseEstimator):
     ----------
     bet_type : moneyline, spread or total.
     framework : sklearn (ridge, the default), lightgbm, xgboost or h2o (optional extra).
-    calibration : isotonic, platt or None.
+    calibration : isotonic, platt or None (the default: on 2003-2008, walk-forward moneyline Brier with and
+        without market features was 0.2153 / 0.2180 uncalibrated, 0.2156 / 0.2183 with Platt and
+        0.2153 / 0.2194 with isotonic; the distribution's own out-of-sample spread already calibrates it).
     framework_params : parameters of the framework's regressor (its defaults otherwise).
     fit_refit_weeks : refit interval (weeks) of the stage-1 walk-forward that ``fit`` runs to get the
         out-of-sample forecasts its calibrator learns from (the backtest refits stage 1 weekly).
@@ -83,7 +85,7 @@ class NFLDistributionEstimator(BaseEstimator):
 
     model_type = "distribution"
 
-    def __init__(self, bet_type: str = "moneyline", framework: str = "sklearn", calibration: str | None = "isotonic",
+    def __init__(self, bet_type: str = "moneyline", framework: str = "sklearn", calibration: str | None = None,
                  framework_params: dict[str, Any] | None = None, fit_refit_weeks: int = 4, warmup_games: int = 250,
                  min_calibration_games: int = 500, calibration_refit_weeks: int = 4) -> None:
         self.bet_type = bet_type

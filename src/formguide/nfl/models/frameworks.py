@@ -1,7 +1,8 @@
 """The regression frameworks a user can train the NFL's mean margin and total with.
 
 ``sklearn`` (the default: ridge regression on standardised features with median imputation — on about
-5,000 games of noisy football outcomes a linear model is hard to beat), ``lightgbm`` and ``xgboost``
+5,000 games of noisy football outcomes a linear model is hard to beat; its penalty ``alpha = 1000`` was
+chosen on 2003-2008 walk-forward moneyline Brier, from 5 to 10,000), ``lightgbm`` and ``xgboost``
 (gradient-boosted trees, missing values handled natively) are core dependencies; ``h2o`` (H2O AutoML) is the
 optional extra ``formguide[h2o]`` and needs Java. Every framework fits ``X -> y`` on numpy arrays, predicts,
 and serialises to JSON (coefficients, a LightGBM model string, an XGBoost JSON model, an H2O MOJO in base64).
@@ -63,7 +64,7 @@ class RidgeRegressor(Regressor):
 
     framework = "sklearn"
 
-    def __init__(self, alpha: float = 50.0) -> None:
+    def __init__(self, alpha: float = 1000.0) -> None:
         self.alpha = alpha
 
     def _design(self, X: NDArray[np.float64]) -> NDArray[np.float64]:
