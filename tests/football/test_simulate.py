@@ -10,14 +10,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from formguide.football.simulate import (
-    SeasonSimulation,
-    _guide_tables,
-    _rank,
-    _sample_cells,
-    _sampler,
-    simulate_season,
-)
+from formguide.football.sampling import guide_tables as _guide_tables
+from formguide.football.sampling import sample_cells as _sample_cells
+from formguide.football.sampling import sampler as _sampler
+from formguide.football.simulate import SeasonSimulation, simulate_season
+from formguide.football.standings import rank
 
 G = 4
 SMALL = {"top_n": 1, "relegation_n": 1}  # the defaults (4, 3) need at least 4 teams
@@ -239,13 +236,17 @@ def test_guide_table_marks_buckets_with_a_step():
     assert guide[0, L // 4 + 1] == 2 and guide[0, -1] == 2
 
 
+def _rank(pts, gd, gf, rng):
+    return rank(pts, {"goal_difference": gd, "goals_for": gf}, ("goal_difference", "goals_for"), rng)
+
+
 def test_rank_packed_key_and_lexsort_fallback_agree():
     rng = np.random.default_rng(3)
     pts = rng.integers(0, 6, size=(200, 5))
     gd = rng.integers(-3, 4, size=(200, 5))
     gf = rng.integers(0, 3, size=(200, 5))
     order = _rank(pts, gd, gf, np.random.default_rng(7))
-    big = 2**40
+    big = 2**40  # too wide to pack in one int64: the key is compressed to dense ranks on the way
     order_big = _rank(pts * big, gd * big, gf * big, np.random.default_rng(7))
     np.testing.assert_array_equal(order, order_big)
     key = np.take_along_axis(pts * 10_000 + (gd + 50) * 100 + gf, order, axis=1)

@@ -8,6 +8,7 @@ another sport owns is an error that names the flag and the sport.
 
 from __future__ import annotations
 
+import collections.abc
 import inspect
 import types
 import typing
@@ -30,6 +31,9 @@ def _plain_type(annotation: Any) -> tuple[type, str]:
         return _plain_type(args[0])
     if origin is Literal:
         return str, " (" + " | ".join(map(str, typing.get_args(annotation))) + ")"
+    if origin in (list, tuple, collections.abc.Sequence) and args:  # a repeatable flag: --flag A --flag B
+        inner, choices = _plain_type(args[0])
+        return list[inner], choices + " (repeatable)"  # type: ignore[valid-type]
     if annotation in (int, float, str, bool):
         return annotation, ""
     return str, ""
@@ -44,10 +48,10 @@ def sport_option_parameters(use_case: str) -> list[inspect.Parameter]:
             kind, choices = _plain_type(info.annotation)
             entry = fields.setdefault(field_name, {"type": kind, "choices": choices, "help": info.description or "",
                                                    "sports": [], "defaults": {}})
-            if entry["type"] is not kind:
+            if entry["type"] != kind:
                 raise TypeError(f"option {field_name!r} of {use_case} has different types in different sports")
             entry["sports"].append(name)
-            entry["defaults"][name] = info.default
+            entry["defaults"][name] = None if info.default_factory is not None else info.default
     params = []
     for field_name, e in sorted(fields.items()):
         known = {s: d for s, d in e["defaults"].items() if d is not None}
@@ -56,7 +60,9 @@ def sport_option_parameters(use_case: str) -> list[inspect.Parameter]:
         text = f"{e['help'].rstrip('.')}{e['choices']}. [{', '.join(e['sports'])}" + (
             f"; default {defaults}]" if defaults else "]")
         decl = f"{flag(field_name)}/--no-{field_name.replace('_', '-')}" if e["type"] is bool else flag(field_name)
-        option = typer.Option(decl, help=text, rich_help_panel="Sport options", show_default=False)
+        repeated = typing.get_origin(e["type"]) is list
+        option = typer.Option(decl, help=text, rich_help_panel="Sport options", show_default=False,
+                              metavar=f"<{typing.get_args(e['type'])[0].__name__}>" if repeated else None)
         params.append(inspect.Parameter(field_name, inspect.Parameter.KEYWORD_ONLY, default=None,
                                         annotation=Annotated[e["type"] | None, option]))
     return params

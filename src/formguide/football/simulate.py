@@ -1,41 +1,45 @@
-"""Monte Carlo simulation of the rest of a league season.
+"""Monte Carlo simulation of the rest of a league season, ranked by the competition's own rules.
 
-A goal model (e.g. Dixon-Coles) gives one score-probability matrix per remaining fixture. Each
-simulated season draws every fixture's score from its matrix, adds the points, goal difference and
-goals scored to what has already been played, and ranks the table by points, then goal difference,
-then goals scored, then a random draw (standing in for the head-to-head and play-off rules that
-differ by league). Counting where each team finishes over many seasons gives position, title,
-top-n and relegation probabilities.
-
-Scores are drawn by inverse CDF over the flattened matrix, with uniforms ``u = bits / 2**32`` from
-32 random bits. To avoid a binary search per draw, each fixture gets a guide table over ``2**12``
-equal buckets of [0, 1): a bucket that holds no CDF step maps straight to its score, and only the
-~1 % of draws landing in a bucket with a step fall back to ``searchsorted``. The result is identical
-to ``searchsorted(cdf, u, side="right")`` (bucket edges ``b / 2**12`` are exact in floating point)
-and several times faster. Each team's points, goals for and goals against are packed into one
-integer per score cell so that a single sum over its fixtures tallies all three.
+A goal model (e.g. Dixon-Coles) gives one score-probability matrix per remaining fixture. Each simulated
+season draws every fixture's score from its matrix (``sampling``: exact inverse CDF with guide tables),
+adds points, goals for and against to what has been played (and to any points deduction), and ranks the
+table (``standings``): points, then the league's tie-breakers from ``rules`` (goal difference and goals in
+England; head-to-head first in Spain and Italy; ...), then a fair coin. Without rules the order is points,
+goal difference, goals scored, coin. A league that splits (``split``: Scotland after 33 rounds) is ranked
+at the split in every simulation, each group plays its own fixtures after it, and positions stay within
+the groups. Counting where each team finishes gives position, expected points and the probability of
+every place class of the competition (title, European places, promotion, play-offs, relegation).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 
-__all__ = ["SeasonSimulation", "simulate_season"]
+from formguide.football.rules import CompetitionRules, PlaceClass
+from formguide.football.sampling import cell_codes, result_points, sample_cells, sampler
+from formguide.football.split import (
+    SplitPlan,
+    active_candidates,
+    groups_from_order,
+    plan_split,
+    split_candidates,
+)
+from formguide.football.standings import Matches, rank, settle_play_offs
+
+__all__ = ["SeasonSimulation", "simulate_season", "split_candidates"]
 
 # Matrices whose total mass is within this of 1 are accepted and renormalised: a model evaluated on
 # a truncated score grid (0..G goals) loses a sliver of mass to scores above G.
 SUM_TOL = 1e-3
-# Guide-table buckets per fixture; a power of two so that ``u * _GUIDE`` and ``b / _GUIDE`` are exact.
-_GUIDE_BITS = 12
-_GUIDE = 1 << _GUIDE_BITS
 # Simulations processed per block: bounds memory (about 25 bytes per fixture and simulation) and
 # keeps the working set small. It fixes how the seeded stream is consumed, so it is a constant.
 _BLOCK = 8192
+_LEGACY = ("goal_difference", "goals_for")
 
 
 @dataclass(frozen=True, eq=False)  # a generated __eq__ would compare arrays ambiguously
@@ -43,7 +47,9 @@ class SeasonSimulation:
     """Final-table probabilities from :func:`simulate_season`.
 
     Arrays are indexed by ``teams`` (sorted by name); ``position_probs[i, p]`` is the probability
-    that team ``i`` finishes in position ``p + 1``.
+    that team ``i`` finishes in position ``p + 1``. ``places[key]`` is the probability of each place
+    class of ``rules`` (empty without rules); ``top_n`` and ``relegation`` are the top ``n_top`` and
+    bottom ``n_relegation`` places (with rules: the rules' relegation class).
     """
 
     teams: list[str]
@@ -59,21 +65,32 @@ class SeasonSimulation:
     n_simulations: int
     points: tuple[int, int, int] = (3, 1, 0)
     seed: int | None = None
+    places: dict[str, NDArray[np.float64]] = field(default_factory=dict)
+    rules: CompetitionRules | None = None
+    notes: tuple[str, ...] = ()
+    #: A league that splits: ``split_groups[i, g]`` is the probability that team ``i`` is in group ``g`` after it.
+    split_groups: NDArray[np.float64] | None = None
+
+    @property
+    def place_classes(self) -> tuple[PlaceClass, ...]:
+        return self.rules.places if self.rules is not None else ()
 
     def to_frame(self) -> pd.DataFrame:
-        """One row per team, best expected points first; ``pos_1 .. pos_T`` hold position probabilities."""
+        """One row per team, best expected points first; a column per place class, ``pos_1 .. pos_T`` positions."""
         n_teams = len(self.teams)
-        frame = pd.DataFrame(
-            {
-                "team": self.teams,
-                "current_points": self.current_points,
-                "expected_points": self.expected_points,
-                "expected_position": self.expected_position,
-                "title": self.title,
-                "top_n": self.top_n,
-                "relegation": self.relegation,
-            }
-        )
+        columns = {
+            "team": self.teams,
+            "current_points": self.current_points,
+            "expected_points": self.expected_points,
+            "expected_position": self.expected_position,
+            "title": self.title,
+            "top_n": self.top_n,
+            "relegation": self.relegation,
+        }
+        columns.update({k: v for k, v in self.places.items() if k not in columns})
+        if self.split_groups is not None:
+            columns["split_top"] = self.split_groups[:, 0]  # in the top group after the split
+        frame = pd.DataFrame(columns)
         positions = pd.DataFrame(self.position_probs, columns=[f"pos_{p}" for p in range(1, n_teams + 1)])
         frame = pd.concat([frame, positions], axis=1)
         frame = frame.sort_values(
@@ -95,6 +112,8 @@ class SeasonSimulation:
                 "title": float(row.title),
                 "top_n": float(row.top_n),
                 "relegation": float(row.relegation),
+                "places": {k: float(frame.loc[i, k]) for k in self.places},
+                **({"split_top": float(frame.loc[i, "split_top"])} if self.split_groups is not None else {}),
                 "positions": [float(v) for v in frame.loc[i, pos_cols]],
             }
             for i, row in enumerate(frame.itertuples(index=False))
@@ -105,6 +124,8 @@ class SeasonSimulation:
             "n_top": self.n_top,
             "n_relegation": self.n_relegation,
             "points": list(self.points),
+            "rules": None if self.rules is None else self.rules.summary(),
+            "notes": list(self.notes),
             "teams": teams,
         }
 
@@ -179,119 +200,254 @@ def _check_score_probs(score_probs: ArrayLike, fixtures: pd.DataFrame, home, awa
     return p / totals[:, None, None]
 
 
-def _guide_tables(cdf: NDArray[np.float64]) -> NDArray[np.integer]:
-    """Per fixture and bucket ``[b, b+1) / _GUIDE``: the sampled cell if the bucket holds no CDF step, else -1.
+class _Draws:
+    """Fixtures whose scores are drawn: sorted by home team, with their sampler and packed tally codes."""
 
-    ``count(cdf <= b/L)`` and ``count(cdf < (b+1)/L)`` bound ``searchsorted(cdf, u, "right")`` for every
-    ``u`` in the bucket; equal bounds mean the answer does not depend on where in the bucket ``u`` is.
-    """
-    m, k = cdf.shape
-    scaled = cdf * _GUIDE  # exact: power-of-two scale
-    offsets = (np.arange(m) * (_GUIDE + 1))[:, None]
-    size = m * (_GUIDE + 1)
-    # cdf_j <= b/L  <=>  ceil(cdf_j L) <= b ;  cdf_j < b/L  <=>  floor(cdf_j L) < b
-    ceil_counts = np.bincount((np.ceil(scaled).astype(np.int64) + offsets).ravel(), minlength=size)
-    floor_counts = np.bincount((np.floor(scaled).astype(np.int64) + offsets).ravel(), minlength=size)
-    at_or_below = np.cumsum(ceil_counts.reshape(m, _GUIDE + 1), axis=1)[:, :-1]
-    below_next = np.cumsum(floor_counts.reshape(m, _GUIDE + 1), axis=1)[:, :-1]
-    dtype = np.int16 if k < np.iinfo(np.int16).max else np.int32
-    return np.where(at_or_below == below_next, at_or_below, -1).astype(dtype)
+    def __init__(self, home: NDArray[np.intp], away: NDArray[np.intp], probs: NDArray[np.float64], t: int,
+                 points: tuple[int, int, int]) -> None:
+        order = np.argsort(home, kind="stable")  # each team's home rows one contiguous slice
+        self.home, self.away, probs = home[order], away[order], probs[order]
+        self.by_away = np.argsort(self.away, kind="stable")
+        self.home_bounds = np.searchsorted(self.home, np.arange(t + 1))
+        self.away_bounds = np.searchsorted(self.away[self.by_away], np.arange(t + 1))
+        self.m, rows, self.cols = probs.shape
+        self.t = t
+        per_team = np.bincount(self.home, minlength=t) + np.bincount(self.away, minlength=t)
+        self.code_home, self.code_away, self.base = cell_codes(rows, self.cols, int(per_team.max(initial=0)), points)
+        self.probs = probs
+        self.cdf, self.guide = sampler(probs)
 
+    def draw(self, rng: np.random.Generator, b: int) -> NDArray[np.integer]:
+        if not self.m:
+            return np.zeros((0, b), dtype=np.int16)
+        return sample_cells(rng.integers(0, 2**32, size=(self.m, b), dtype=np.uint32), self.cdf, self.guide)
 
-def _sample_cells(
-    bits: NDArray[np.uint32], cdf: NDArray[np.float64], guide: NDArray[np.integer]
-) -> NDArray[np.integer]:
-    """Inverse-CDF draw of a flattened score cell for each (fixture, simulation) of random ``bits``.
+    def tally(self, cells: NDArray[np.integer], active: NDArray[np.bool_] | None = None
+              ) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int64]]:
+        """Points, goals for, goals against ``(b, t)`` from the drawn cells (only ``active`` fixtures count)."""
+        b = cells.shape[1]
+        packed = np.zeros((self.t, b), dtype=self.code_home.dtype)
+        if self.m:
+            home_codes = np.take(self.code_home, cells)
+            away_codes = np.take(self.code_away, cells[self.by_away])
+            if active is not None:
+                home_codes = np.where(active, home_codes, 0)
+                away_codes = np.where(active[self.by_away], away_codes, 0)
+            hb, ab = self.home_bounds, self.away_bounds
+            for team in range(self.t):
+                packed[team] += home_codes[hb[team]:hb[team + 1]].sum(axis=0, dtype=packed.dtype)
+                packed[team] += away_codes[ab[team]:ab[team + 1]].sum(axis=0, dtype=packed.dtype)
+        rest, ga = np.divmod(packed.T.astype(np.int64), self.base)
+        pts, gf = np.divmod(rest, self.base)
+        return pts, gf, ga
 
-    The uniform is ``u = bits / 2**32``, so its guide bucket is just the top ``log2(_GUIDE)`` bits.
-    """
-    m, b = bits.shape
-    bucket = bits >> np.uint32(32 - _GUIDE_BITS)
-    bucket += (np.arange(m, dtype=np.uint32) * np.uint32(_GUIDE))[:, None]
-    cells = np.take(guide, bucket)
-    flat = np.flatnonzero(cells < 0)  # row-major, so grouped by fixture
-    if flat.size:
-        rows = flat // b
-        u = bits.ravel()[flat] * 2.0**-32
-        bounds = np.searchsorted(rows, np.arange(m + 1))
-        found = np.empty(flat.size, dtype=cells.dtype)
-        for i in np.flatnonzero(np.diff(bounds)):
-            lo, hi = bounds[i], bounds[i + 1]
-            found[lo:hi] = np.searchsorted(cdf[i], u[lo:hi], side="right")
-        cells.ravel()[flat] = found
-    return cells
-
-
-def _rank(
-    pts: NDArray[np.int64], gd: NDArray[np.int64], gf: NDArray[np.int64], rng: np.random.Generator
-) -> NDArray[np.intp]:
-    """Team index in each finishing position, per simulation: points, goal difference, goals, coin toss."""
-    n, t = pts.shape
-    tie = rng.permuted(np.broadcast_to(np.arange(t, dtype=np.int64), (n, t)), axis=1)
-    fields = [pts - pts.min(), gd - gd.min(), gf - gf.min()]
-    spans = [int(f.max()) + 1 for f in fields] + [t]
-    if float(np.prod(np.array(spans, dtype=np.float64))) < 2.0**62:
-        key = fields[0]
-        for f, span in zip(fields[1:] + [tie], spans[1:], strict=True):
-            key = key * span + f
-        return np.argsort(-key, axis=1)
-    # Astronomical totals: lexsort keys last-to-first, negated for descending order.
-    order = np.lexsort((-tie, -fields[2], -fields[1], -fields[0]), axis=1)
-    return order
+    def part(self, cells: NDArray[np.integer], active: NDArray[np.bool_] | None = None) -> _Part:
+        return _Part(self.home, self.away, lambda rows: np.divmod(cells[:, rows], self.cols), active)
 
 
-def _result_points(gf: NDArray, ga: NDArray, points: tuple[int, int, int]) -> NDArray[np.int64]:
-    win, draw, loss = points
-    return np.where(gf > ga, win, np.where(gf == ga, draw, loss)).astype(np.int64)
+@dataclass(frozen=True)
+class _Part:
+    """Matches for head-to-head: teams, goals of the given simulations, where they count."""
+
+    home: NDArray[np.intp]
+    away: NDArray[np.intp]
+    goals: Callable[[NDArray[np.intp] | slice], tuple[NDArray, NDArray]]
+    active: NDArray[np.bool_] | None = None
 
 
-def _table_so_far(
-    home: NDArray[np.intp], away: NDArray[np.intp], hg: NDArray, ag: NDArray, t: int, points
-) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int64]]:
-    """Points, goals for and goals against per team from the matches already played."""
+def _played_part(home: NDArray[np.intp], away: NDArray[np.intp], hg: NDArray, ag: NDArray, b: int) -> _Part:
+    def goals(rows):
+        s = b if isinstance(rows, slice) else len(rows)
+        return np.broadcast_to(hg[:, None], (len(hg), s)), np.broadcast_to(ag[:, None], (len(ag), s))
+
+    return _Part(home, away, goals)
+
+
+def _source(parts: Sequence[_Part]) -> Callable[[NDArray[np.intp] | slice], Matches]:
+    """The matches of the given simulations, concatenated over ``parts``."""
+
+    def matches(rows):
+        goals = [p.goals(rows) for p in parts]
+        any_active = any(p.active is not None for p in parts)
+        active = None
+        if any_active:
+            active = np.concatenate([
+                p.active[:, rows] if p.active is not None else np.ones(g[0].shape, dtype=bool)
+                for p, g in zip(parts, goals, strict=True)])
+        return Matches(home=np.concatenate([p.home for p in parts]), away=np.concatenate([p.away for p in parts]),
+                       home_goals=np.concatenate([g[0] for g in goals]).astype(np.int64),
+                       away_goals=np.concatenate([g[1] for g in goals]).astype(np.int64), active=active)
+
+    return matches
+
+
+def _table(home: NDArray[np.intp], away: NDArray[np.intp], hg: NDArray, ag: NDArray, t: int, points
+           ) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int64]]:
+    """Points, goals for and goals against per team from matches already played."""
 
     def total(h_val: NDArray, a_val: NDArray) -> NDArray[np.int64]:
         return (np.bincount(home, h_val, t) + np.bincount(away, a_val, t)).astype(np.int64)
 
-    return (
-        total(_result_points(hg, ag, points), _result_points(ag, hg, points)),
-        total(hg, ag),
-        total(ag, hg),
-    )
+    return (total(result_points(hg, ag, points), result_points(ag, hg, points)), total(hg, ag), total(ag, hg))
 
 
-def _cell_codes(
-    rows: int, cols: int, max_fixtures: int, points: tuple[int, int, int]
-) -> tuple[NDArray[np.integer], NDArray[np.integer], int]:
-    """Per flattened score cell, one packed integer per side: ``(points * B + goals for) * B + goals against``.
+@dataclass
+class _Season:
+    """Everything a block of simulations needs, checked and indexed once."""
 
-    Summing codes over a team's fixtures sums all three fields at once, exactly, because no field
-    can reach ``B``; ``divmod`` by ``B`` unpacks them.
-    """
-    base = 1 << (max(rows, cols) * max_fixtures + 1).bit_length()
-    if (max(points) * max_fixtures + 1) * base * base >= 2**62:
-        raise ValueError(
-            f"score grid {rows}x{cols} with {max_fixtures} fixtures per team is too large to tally"
-        )
-    hg, ag = np.divmod(np.arange(rows * cols, dtype=np.int64), cols)
-    code_home = (_result_points(hg, ag, points) * base + hg) * base + ag
-    code_away = (_result_points(ag, hg, points) * base + ag) * base + hg
-    # int32 halves the memory traffic of the per-draw gathers whenever every team total fits.
-    dtype = np.int32 if (max(points) * max_fixtures + 1) * base * base < 2**31 else np.int64
-    return code_home.astype(dtype), code_away.astype(dtype), base
+    t: int
+    points: tuple[int, int, int]
+    criteria: tuple[str, ...]
+    played: tuple[NDArray[np.intp], NDArray[np.intp], NDArray[np.int64], NDArray[np.int64]]
+    adjust: NDArray[np.int64]
+    fixtures: _Draws
+    plan: SplitPlan | None = None
+    after_criteria: tuple[str, ...] = ()
+    candidates: _Draws | None = None
+    group: NDArray[np.int64] | None = None  # a decided split: each team's group and position at the split
+    pos: NDArray[np.int64] | None = None
+    base_points: NDArray[np.int64] | None = None  # a decided split: points carried (halved) + played after it
+    base_gf: NDArray[np.int64] | None = None
+    base_ga: NDArray[np.int64] | None = None
+    rounded: NDArray[np.bool_] | None = None
+    deciders: tuple[int, ...] = ()
+
+    def played_mask(self, mask: NDArray[np.bool_]) -> tuple:
+        h, a, hg, ag = self.played
+        return h[mask], a[mask], hg[mask], ag[mask]
+
+    def block(self, rng: np.random.Generator, b: int) -> tuple[NDArray[np.intp], NDArray[np.int64],
+                                                               NDArray[np.int64] | None]:
+        """Team in each position, final points and (a split) each team's group, ``(b, t)`` each, of ``b`` seasons."""
+        if self.plan is None:
+            order, pts, group = self._plain(rng, b)
+        elif self.plan.decided:
+            order, pts, group = self._after_split(rng, b)
+        else:
+            order, pts, group = self._through_split(rng, b)
+        return settle_play_offs(order, pts, self.deciders, rng), pts, group
+
+    def _stats(self, gf, ga, **extra) -> dict[str, NDArray]:
+        return {"goal_difference": gf - ga, "goals_for": gf, **extra}
+
+    def _plain(self, rng, b):
+        cells = self.fixtures.draw(rng, b)
+        pts, gf, ga = self.fixtures.tally(cells)
+        cur_pts, cur_gf, cur_ga = _table(*self.played, self.t, self.points)
+        pts, gf, ga = pts + cur_pts + self.adjust, gf + cur_gf, ga + cur_ga
+        source = _source([_played_part(*self.played, b), self.fixtures.part(cells)])
+        return rank(pts, self._stats(gf, ga), self.criteria, rng, source, scheme=self.points), pts, None
+
+    def _after_split(self, rng, b):
+        cells = self.fixtures.draw(rng, b)
+        pts, gf, ga = self.fixtures.tally(cells)
+        pts, gf, ga = pts + self.base_points, gf + self.base_gf, ga + self.base_ga
+        source = _source([_played_part(*self.played, b), self.fixtures.part(cells)])
+        stats = self._stats(gf, ga, split_rank=np.broadcast_to(-self.pos, pts.shape),
+                            not_rounded=np.broadcast_to(~self.rounded, pts.shape).astype(np.int64))
+        leading = np.broadcast_to(-self.group, pts.shape)
+        order = rank(pts, stats, self.after_criteria, rng, source, leading=leading, scheme=self.points)
+        return order, pts, np.broadcast_to(self.group, pts.shape)
+
+    def _through_split(self, rng, b):
+        plan, cand = self.plan, self.candidates
+        assert plan is not None and cand is not None
+        pre_played = self.played  # an undecided split has played nothing after it
+        cells = self.fixtures.draw(rng, b)
+        p1, gf1, ga1 = self.fixtures.tally(cells)
+        cur_pts, cur_gf, cur_ga = _table(*pre_played, self.t, self.points)
+        p1, gf1, ga1 = p1 + cur_pts + self.adjust, gf1 + cur_gf, ga1 + cur_ga
+        parts = [_played_part(*pre_played, b), self.fixtures.part(cells)]
+        order = rank(p1, self._stats(gf1, ga1), self.criteria, rng, _source(parts), scheme=self.points)
+        group, pos = groups_from_order(order, plan.edges)
+        halve = plan.halved[group]
+        carried = np.where(halve, (p1 + 1) // 2, p1)
+        rounded = halve & (p1 % 2 == 1)
+        active = active_candidates(cand.home, cand.away, group, pos, plan.hosts, plan.meetings, plan.edges)
+        cells2 = cand.draw(rng, b)
+        p2, gf2, ga2 = cand.tally(cells2, active)
+        pts, gf, ga = carried + p2, gf1 + gf2, ga1 + ga2
+        stats = self._stats(gf, ga, split_rank=-pos, not_rounded=(~rounded).astype(np.int64))
+        source = _source(parts + [cand.part(cells2, active)])
+        return rank(pts, stats, self.after_criteria, rng, source, leading=-group, scheme=self.points), pts, group
 
 
-def _sampler(probs: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDArray[np.integer]]:
-    """Flattened CDF per fixture (exactly 1 from the last possible score on) and its guide table."""
-    m = probs.shape[0]
-    k = probs.shape[1] * probs.shape[2]
-    flat = probs.reshape(m, k)
-    cdf = np.minimum(np.cumsum(flat, axis=1), 1.0)
-    if m == 0:
-        return cdf, np.zeros((0, _GUIDE), dtype=np.int16)
-    last = k - 1 - np.argmax(flat[:, ::-1] > 0, axis=1)
-    cdf[np.arange(k) >= last[:, None]] = 1.0
-    return cdf, _guide_tables(cdf)
+def _time_order(frame: pd.DataFrame) -> NDArray[np.intp]:
+    """Row order by kick-off when the frame has one (stable), else as given."""
+    if "kickoff" not in frame.columns or frame.empty:
+        return np.arange(len(frame))
+    return np.argsort(pd.to_datetime(frame["kickoff"]).to_numpy(), kind="stable")
+
+
+def _candidate_draws(split_fixtures: pd.DataFrame | None, split_probs: ArrayLike | None, index: pd.Index,
+                     points: tuple[int, int, int]) -> _Draws:
+    """Every ordered pair's score matrix for fixtures a split generates; all pairs are required."""
+    if split_fixtures is None or split_probs is None:
+        raise ValueError("this split needs fixtures generated after it: pass split_fixtures (every ordered pair "
+                         "of teams, see split_candidates) and split_probs")
+    _require_columns(split_fixtures, ["home_team", "away_team"], "split_fixtures")
+    home, away = _team_names(split_fixtures, "split_fixtures")
+    probs = _check_score_probs(split_probs, split_fixtures, home, away)
+    h, a = index.get_indexer(home), index.get_indexer(away)
+    t = len(index)
+    if (h < 0).any() or (a < 0).any():
+        i = int(np.flatnonzero((h < 0) | (a < 0))[0])
+        raise ValueError(f"split_fixtures row {split_fixtures.index[i]!r}: {home[i]} v {away[i]} is not a pair of "
+                         "the season's teams")
+    code = h * t + a
+    uniq, first = np.unique(code, return_index=True)
+    if len(uniq) != t * (t - 1):
+        have = set(uniq.tolist())
+        missing = next(f"{index[i]} v {index[j]}" for i in range(t) for j in range(t)
+                       if i != j and i * t + j not in have)
+        raise ValueError(f"split_fixtures lacks {t * (t - 1) - len(uniq)} ordered pair(s), e.g. {missing}")
+    return _Draws(h[first], a[first], probs[first], t, points)
+
+
+def _stack(a: NDArray[np.float64], b: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Score matrices of two sets in one array, the smaller grid padded with zero probability."""
+    rows, cols = max(a.shape[1], b.shape[1]), max(a.shape[2], b.shape[2])
+    out = np.zeros((len(a) + len(b), rows, cols))
+    out[: len(a), : a.shape[1], : a.shape[2]] = a
+    out[len(a):, : b.shape[1], : b.shape[2]] = b
+    return out
+
+
+def _decide_split(season: _Season, plan: SplitPlan, rng: np.random.Generator, fixtures: tuple,
+                  cand: _Draws | None) -> list[str]:
+    """A decided split: groups from the table at the split, matches across groups left out, fixtures fixed."""
+    t, notes = season.t, []
+    h, a, hg, ag = season.played
+    pre = plan.pre_played
+    p1, gf1, ga1 = _table(h[pre], a[pre], hg[pre], ag[pre], t, season.points)
+    p1 = p1 + season.adjust
+    stats = {"goal_difference": (gf1 - ga1)[None], "goals_for": gf1[None]}
+    parts = [_played_part(h[pre], a[pre], hg[pre], ag[pre], 1)]
+    order = rank(p1[None], stats, season.criteria, rng, _source(parts), scheme=season.points)
+    group, pos = (x[0] for x in groups_from_order(order, plan.edges))
+    halve = plan.halved[group]
+    # matches after the split between groups are not league matches (e.g. Belgium's European play-off)
+    keep = pre | (group[h] == group[a])
+    f_home, f_away, f_probs = fixtures
+    f_keep = group[f_home] == group[f_away]
+    dropped = int((~keep).sum() + (~f_keep).sum())
+    if dropped:
+        notes.append(f"{dropped} match(es) after the split between teams of different groups are not league "
+                     "matches and are left out")
+    post = keep & ~pre
+    p2, gf2, ga2 = _table(h[post], a[post], hg[post], ag[post], t, season.points)
+    f_home, f_away, f_probs = f_home[f_keep], f_away[f_keep], f_probs[f_keep]
+    if cand is not None:  # generated from the groups as they stand: the same in every simulation
+        on = active_candidates(cand.home, cand.away, group[None], pos[None], plan.hosts, plan.meetings, plan.edges)[:, 0]
+        f_home, f_away = np.r_[f_home, cand.home[on]], np.r_[f_away, cand.away[on]]
+        f_probs = _stack(f_probs, cand.probs[on])
+    season.played = (h[keep], a[keep], hg[keep], ag[keep])
+    season.fixtures = _Draws(f_home, f_away, f_probs, t, season.points)
+    season.group, season.pos = group, pos
+    season.rounded = halve & (p1 % 2 == 1)
+    season.base_points = np.where(halve, (p1 + 1) // 2, p1) + p2
+    season.base_gf, season.base_ga = gf1 + gf2, ga1 + ga2
+    return notes
 
 
 def simulate_season(
@@ -304,6 +460,9 @@ def simulate_season(
     relegation_n: int = 3,
     points: tuple[int, int, int] = (3, 1, 0),
     adjustments: Mapping[str, int] | None = None,
+    rules: CompetitionRules | None = None,
+    split_fixtures: pd.DataFrame | None = None,
+    split_probs: ArrayLike | None = None,
 ) -> SeasonSimulation:
     """Simulate the remaining ``fixtures`` ``n`` times and tally where every team finishes.
 
@@ -312,15 +471,23 @@ def simulate_season(
     play, in the order of ``score_probs`` with shape ``(m, G+1, G+1)``, home goals on axis 1.
     ``points`` is (win, draw, loss). ``adjustments`` adds points to (or, negative, deducts them from)
     a team's total, e.g. ``{"Everton": -8}``; it is part of ``current_points``. Teams are everyone
-    named in either frame. When no fixtures are left the table is final, and only exact ties on
-    points, goal difference and goals scored are split at random.
+    named in either frame. When no fixtures are left the table is final.
+
+    ``rules`` (``rules.rules_for``) gives the tie-breakers, the place classes reported in ``places``
+    and a split; without it the order is points, goal difference, goals scored, then a coin. Matches
+    are taken in ``kickoff`` order when the frames have that column. A split whose groups are not
+    known yet (or whose later fixtures are not in ``fixtures``) generates the fixtures after it: then
+    ``split_fixtures``/``split_probs`` must give a score matrix for every ordered pair of teams
+    (``split_candidates(teams)``).
     """
     n = int(n)
     if n <= 0:
         raise ValueError(f"n (number of simulations) must be positive, got {n}")
     if len(points) != 3 or any(int(p) != p or p < 0 for p in points):
         raise ValueError(f"points must be three non-negative integers (win, draw, loss), got {points!r}")
-    win, draw, loss = (int(p) for p in points)
+    scheme = tuple(int(p) for p in points)
+    if rules is not None:
+        scheme = tuple(rules.points)
 
     if played is None:
         played = pd.DataFrame(columns=["home_team", "away_team", "home_goals", "away_goals"])
@@ -335,76 +502,89 @@ def simulate_season(
     t = len(teams)
     if t == 0:
         raise ValueError("no teams: played and fixtures are both empty")
+    if rules is not None and rules.teams != t:
+        raise ValueError(f"the rules of {rules.league} {rules.seasons} are for {rules.teams} teams; played and "
+                         f"fixtures name {t}")
     if not 0 <= top_n <= t:
         raise ValueError(f"top_n must be between 0 and the number of teams ({t}), got {top_n}")
     if not 0 <= relegation_n <= t:
         raise ValueError(f"relegation_n must be between 0 and the number of teams ({t}), got {relegation_n}")
     index = pd.Index(teams)
-
-    cur_pts, cur_gf, cur_ga = _table_so_far(
-        index.get_indexer(p_home), index.get_indexer(p_away), hg_played, ag_played, t, (win, draw, loss)
-    )
+    adjust = np.zeros(t, dtype=np.int64)
     for team, delta in (adjustments or {}).items():
         if team not in index:
             raise ValueError(f"adjustments name {team!r}, who is neither in played nor in fixtures")
         if int(delta) != delta:
             raise ValueError(f"adjustments[{team!r}] must be a whole number of points, got {delta!r}")
-        cur_pts[index.get_loc(team)] += int(delta)
-    # Sort fixtures by home team so each team's home rows are one contiguous slice.
-    fh, fa = index.get_indexer(f_home), index.get_indexer(f_away)
-    by_home = np.argsort(fh, kind="stable")
-    fh, fa, probs = fh[by_home], fa[by_home], probs[by_home]
-    by_away = np.argsort(fa, kind="stable")
-    home_bounds = np.searchsorted(fh, np.arange(t + 1))
-    away_bounds = np.searchsorted(fa[by_away], np.arange(t + 1))
+        adjust[index.get_loc(team)] += int(delta)
 
-    m, rows, cols = probs.shape
-    fixtures_per_team = np.bincount(fh, minlength=t) + np.bincount(fa, minlength=t)
-    code_home, code_away, base = _cell_codes(
-        rows, cols, int(fixtures_per_team.max(initial=0)), (win, draw, loss)
-    )
-    cdf, guide = _sampler(probs)
-
+    po, fo = _time_order(played), _time_order(fixtures)
+    played_arr = (index.get_indexer(p_home)[po], index.get_indexer(p_away)[po], hg_played[po], ag_played[po])
+    fh, fa, probs = index.get_indexer(f_home)[fo], index.get_indexer(f_away)[fo], probs[fo]
     rng = np.random.default_rng(seed)
+    criteria = tuple(rules.tiebreak) if rules is not None else _LEGACY
+    season = _Season(t=t, points=scheme, criteria=criteria, played=played_arr, adjust=adjust,
+                     fixtures=_Draws(fh, fa, probs, t, scheme) if rules is None or rules.split is None else None,
+                     deciders=tuple(rules.deciders) if rules is not None else ())
+    notes: list[str] = []
+    if rules is not None and rules.split is not None:
+        plan = plan_split(rules.split, t, played_arr[:2], (fh, fa))
+        notes += plan.notes
+        cand = _candidate_draws(split_fixtures, split_probs, index, scheme) if plan.generate else None
+        season.plan, season.after_criteria, season.candidates = plan, tuple(rules.split_tiebreak), cand
+        if plan.decided:
+            notes += _decide_split(season, plan, rng, (fh, fa, probs), cand)
+        else:
+            keep = plan.keep_fixtures
+            season.fixtures = _Draws(fh[keep], fa[keep], probs[keep], t, scheme)
+
     counts = np.zeros((t, t), dtype=np.int64)
     pts_sum = np.zeros(t)
+    group_counts = np.zeros((t, len(rules.split.groups) if rules is not None and rules.split else 0), dtype=np.int64)
     for start in range(0, n, _BLOCK):
         b = min(_BLOCK, n - start)
-        packed = np.zeros((t, b), dtype=code_home.dtype)
-        if m:
-            cells = _sample_cells(rng.integers(0, 2**32, size=(m, b), dtype=np.uint32), cdf, guide)
-            home_codes = np.take(code_home, cells)
-            away_codes = np.take(code_away, cells[by_away])
-            for team in range(t):
-                packed[team] += home_codes[home_bounds[team] : home_bounds[team + 1]].sum(
-                    axis=0, dtype=packed.dtype
-                )
-                packed[team] += away_codes[away_bounds[team] : away_bounds[team + 1]].sum(
-                    axis=0, dtype=packed.dtype
-                )
-        rest, ga = np.divmod(packed.T.astype(np.int64), base)
-        pts, gf = np.divmod(rest, base)
-        pts += cur_pts
-        gf += cur_gf
-        ga += cur_ga
-        order = _rank(pts, gf - ga, gf, rng)
+        order, pts, group = season.block(rng, b)
         counts += np.bincount((order * t + np.arange(t)).ravel(), minlength=t * t).reshape(t, t)
         pts_sum += pts.sum(axis=0)
+        if group is not None:
+            g = len(rules.split.groups)  # type: ignore[union-attr]
+            group_counts += np.bincount((np.arange(t) * g + group).ravel(), minlength=t * g).reshape(t, g)
+    sim = _result(season, teams, counts, pts_sum, n, top_n, relegation_n, rules, seed, tuple(notes))
+    return replace(sim, split_groups=group_counts / n) if group_counts.size else sim
 
+
+def _current_points(season: _Season) -> NDArray[np.int64]:
+    if season.base_points is not None:
+        return season.base_points.copy()
+    return _table(*season.played, season.t, season.points)[0] + season.adjust
+
+
+def _result(season: _Season, teams: list[str], counts: NDArray[np.int64], pts_sum: NDArray[np.float64], n: int,
+            top_n: int, relegation_n: int, rules: CompetitionRules | None, seed, notes: tuple[str, ...]
+            ) -> SeasonSimulation:
+    t = len(teams)
     position_probs = counts / n
-    positions = np.arange(1, t + 1)
+    places = {p.key: position_probs[:, p.first - 1:p.last].sum(axis=1) for p in (rules.places if rules else ())}
+    relegation = position_probs[:, t - relegation_n:].sum(axis=1)
+    if rules is not None:  # the rules' own relegation class (not always the bottom places: T1 2022/23)
+        releg = rules.place("relegation")
+        relegation_n = 0 if releg is None else releg.last - releg.first + 1
+        relegation = places.get("relegation", np.zeros(t))
     return SeasonSimulation(
         teams=list(teams),
         position_probs=position_probs,
         title=position_probs[:, 0].copy(),
         top_n=position_probs[:, :top_n].sum(axis=1),
-        relegation=position_probs[:, t - relegation_n :].sum(axis=1),
+        relegation=relegation,
         expected_points=pts_sum / n,
-        expected_position=position_probs @ positions,
-        current_points=cur_pts,
+        expected_position=position_probs @ np.arange(1, t + 1),
+        current_points=_current_points(season),
         n_top=int(top_n),
         n_relegation=int(relegation_n),
         n_simulations=n,
-        points=(win, draw, loss),
+        points=season.points,
         seed=int(seed) if isinstance(seed, int | np.integer) else None,
+        places=places,
+        rules=rules,
+        notes=notes,
     )
