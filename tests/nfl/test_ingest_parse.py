@@ -216,7 +216,8 @@ def test_missing_lines_and_prices_are_nan_not_errors(tmp_path):
 
 def test_prices_without_their_line_are_a_warning(tmp_path):
     parsed = parse_games(write_games(tmp_path, [game_row(spread_line="")]))
-    assert len(parsed.warnings) == 1 and "row 2" in parsed.warnings[0] and "spread_line" in parsed.warnings[0]
+    assert parsed.warnings == ["games.csv: row 2, column spread_line: home_spread_odds/away_spread_odds without a "
+                               "spread_line; those prices are not stored as odds"]
 
 
 def test_moneylines_and_spread_disagreeing_on_the_favourite_is_a_warning_naming_file_and_row(tmp_path):
@@ -225,7 +226,8 @@ def test_moneylines_and_spread_disagreeing_on_the_favourite_is_a_warning_naming_
     parsed = parse_games(write_games(tmp_path, rows))
     assert len(parsed.frame) == 2  # kept
     assert len(parsed.warnings) == 1
-    assert parsed.warnings[0].startswith("games.csv: row 3:") and "2024_02_PHI_GB" in parsed.warnings[0]
+    assert parsed.warnings[0].startswith("games.csv: row 3, columns home_moneyline/away_moneyline/spread_line:")
+    assert "2024_02_PHI_GB" in parsed.warnings[0]
 
 
 def test_equal_moneylines_or_a_pick_em_spread_are_no_disagreement(tmp_path):
@@ -303,7 +305,8 @@ def test_team_stats_map_nflfastr_codes_and_drop_the_row_without_a_team(tmp_path)
     assert f["passing_epa"].dtype == float and np.isnan(f["passing_cpoe"]).all()
     assert f["fg_made_list"].tolist() == ["32;31"] * 3
     assert parsed.lines.tolist() == [2, 3, 5]
-    assert parsed.warnings == ["team_stats_week.csv: row 4: no team (season 1999, week 9); row dropped"]
+    assert parsed.warnings == ["team_stats_week.csv: row 4, column team: no team (season 1999, week 9); row dropped"]
+    assert parsed.dropped == 1
 
 
 def test_team_epa_file_is_recognised_with_exact_floats(tmp_path):
@@ -360,8 +363,10 @@ def test_a_player_twice_in_one_team_week_keeps_the_later_modified_row(tmp_path):
     f = parsed.frame
     assert len(f) == 2 and f.loc[f["gsis_id"] == "00-9", "report_status"].item() == "Out"
     assert len(parsed.warnings) == 2
-    assert any(w.startswith("injuries.csv: row 3:") and "modified earlier than row 2" in w for w in parsed.warnings)
-    assert any("row 5:" in w and "identical repeat of row 4" in w for w in parsed.warnings)
+    assert parsed.dropped == 2
+    assert any(w.startswith("injuries.csv: row 3, column gsis_id:") and "modified earlier than row 2" in w
+               for w in parsed.warnings)
+    assert any("row 5, column gsis_id:" in w and "identical repeat of row 4" in w for w in parsed.warnings)
 
 
 def test_a_bad_injury_time_is_named(tmp_path):

@@ -178,13 +178,14 @@ def _warnings(t: Table, frame: pd.DataFrame) -> list[str]:
     ml_home_fav, ml_away_fav = home_dec < away_dec, away_dec < home_dec
     disagree = (ml_home_fav & (spread < 0)) | (ml_away_fav & (spread > 0))
     for i in np.flatnonzero(disagree).tolist():
-        notes.append(f"{name}: row {t.lines[i]}: moneylines ({home_ml[i]:+.0f} home, {away_ml[i]:+.0f} away) "
+        notes.append(f"{name}: row {t.lines[i]}, columns home_moneyline/away_moneyline/spread_line: moneylines "
+                     f"({home_ml[i]:+.0f} home, {away_ml[i]:+.0f} away) "
                      f"and spread_line {spread[i]:+g} disagree on the favourite of {frame['game_id'].iloc[i]} (kept)")
     for line, prices in (("spread_line", ("home_spread_odds", "away_spread_odds")),
                          ("total_line", ("over_odds", "under_odds"))):
         orphan = frame[line].isna().to_numpy() & frame[list(prices)].notna().any(axis=1).to_numpy()
         for i in np.flatnonzero(orphan).tolist():
-            notes.append(f"{name}: row {t.lines[i]}: {'/'.join(prices)} without a {line}; "
+            notes.append(f"{name}: row {t.lines[i]}, column {line}: {'/'.join(prices)} without a {line}; "
                          "those prices are not stored as odds")
     return notes
 

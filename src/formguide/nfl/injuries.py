@@ -42,6 +42,7 @@ class ParsedInjuries:
     warnings: list[str] = field(default_factory=list)
     lines: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
     sha256: str | None = None
+    dropped: int = 0  # repeated player-weeks left out with a warning
 
 
 def _modified(t) -> pd.Series:
@@ -67,7 +68,7 @@ def _drop_repeats(frame: pd.DataFrame, lines: np.ndarray, name: str) -> tuple[np
 
     def note(pos: int, kept: int, why: str) -> None:
         row = frame.iloc[pos]
-        notes.append(f"{name}: row {lines[pos]}: {row['full_name']} ({row['gsis_id']}) listed twice for "
+        notes.append(f"{name}: row {lines[pos]}, column gsis_id: {row['full_name']} ({row['gsis_id']}) listed twice for "
                      f"{row['team']} in {row['season']} week {row['week']}; row dropped, {why} row {lines[kept]}")
 
     same = frame.duplicated(INJURY_COLUMNS, keep=False).to_numpy()
@@ -111,4 +112,5 @@ def parse_injuries(path: Path | str) -> ParsedInjuries:
     })[INJURY_COLUMNS]
     keep, warnings = _drop_repeats(frame, t.lines, path.name)
     frame, lines = frame.loc[keep].reset_index(drop=True), t.lines[keep]
-    return ParsedInjuries(path=path, frame=frame, warnings=warnings, lines=lines, sha256=t.sha256)
+    return ParsedInjuries(path=path, frame=frame, warnings=warnings, lines=lines, sha256=t.sha256,
+                          dropped=int((~keep).sum()))

@@ -46,6 +46,7 @@ class ParsedStats:
     warnings: list[str] = field(default_factory=list)
     lines: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
     sha256: str | None = None
+    dropped: int = 0  # rows of the file left out with a warning (no team)
 
     @property
     def stat_columns(self) -> list[str]:
@@ -69,7 +70,7 @@ def parse_team_stats(path: Path | str) -> ParsedStats:
     no_team = t.frame["team"].isna().to_numpy()
     if no_team.any():
         for i in np.flatnonzero(no_team).tolist():
-            warnings.append(f"{path.name}: row {t.lines[i]}: no team (season {t.frame['season'].iloc[i]:g}, week "
+            warnings.append(f"{path.name}: row {t.lines[i]}, column team: no team (season {t.frame['season'].iloc[i]:g}, week "
                             f"{t.frame['week'].iloc[i]:g}); row dropped")
         t.frame = t.frame.loc[~no_team].reset_index(drop=True)
         t.lines = t.lines[~no_team]
@@ -99,4 +100,5 @@ def parse_team_stats(path: Path | str) -> ParsedStats:
         second = int(np.flatnonzero(dup & (frame[["season", "week", "team"]] == key).all(axis=1).to_numpy())[1])
         raise t.fail(second, "team", f"{key[2]} appears twice in season {key[0]} week {key[1]} "
                      f"(rows {t.lines[first]} and {t.lines[second]})")
-    return ParsedStats(path=path, found=found, frame=frame, warnings=warnings, lines=t.lines, sha256=t.sha256)
+    return ParsedStats(path=path, found=found, frame=frame, warnings=warnings, lines=t.lines, sha256=t.sha256,
+                       dropped=int(no_team.sum()))
