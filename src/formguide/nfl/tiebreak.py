@@ -34,7 +34,8 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["Records", "rank_divisions", "records", "seed_conferences"]
+__all__ = ["DIVISION_TIEBREAKERS", "WILDCARD_TIEBREAKERS", "Records", "rank_divisions", "records",
+           "seed_conferences"]
 
 #: Common games a wild-card tie needs for every tied club before the common-games step applies.
 WILDCARD_MIN_COMMON = 4
@@ -236,6 +237,12 @@ def _best_in_division(rec, sims, slots, tied, ranks):
     return value, applies
 
 
+#: The steps below in words, for tables and the README (same order as the step tuples).
+DIVISION_TIEBREAKERS: tuple[str, ...] = ("head-to-head", "division record", "common games", "conference record",
+                                         "strength of victory", "strength of schedule", "coin flip")
+WILDCARD_TIEBREAKERS: tuple[str, ...] = ("best club of each division only", "head-to-head (3+ clubs: sweep only)",
+                                         "conference record", "common games (at least 4)", "strength of victory",
+                                         "strength of schedule", "coin flip")
 DIVISION_STEPS: tuple[Step, ...] = (_head_to_head, _column("division_pct"), _common(1), _column("conference_pct"),
                                     _victory, _column("schedule"), _column("coin"))
 WILDCARD_STEPS: tuple[Step, ...] = (_best_in_division, _head_to_head_or_sweep, _column("conference_pct"),
