@@ -366,6 +366,19 @@ def test_simulate_gives_consistent_table_probabilities(db, capsys):
     assert _json(run_cli(args, capsys)) == res  # a seed makes the run reproducible
 
 
+def test_simulate_deductions_count_and_an_unknown_team_is_refused(db, capsys):
+    args = ["simulate", "--league", "E0", "--season", "2324", "--n", "200", "--db", db, "--json", "-"]
+    res = _json(run_cli([*args, "--deduction", "Everton=8", "--deduction", "nott'm forest=4"], capsys))
+    table = pd.DataFrame(res["table"]).set_index("team")
+    assert res["n_fixtures"] == 0 and res["deductions"] == {"Everton": 8, "Nott'm Forest": 4}
+    assert table.loc["Everton", "current_points"] == 40 and table.loc["Nott'm Forest", "current_points"] == 32
+    assert table.loc["Everton", "pos_15"] == 1.0 and table.loc["Nott'm Forest", "pos_17"] == 1.0  # as it ended
+    assert {"cl", "el", "ecl", "relegation"} <= set(table.columns) and table["cl"].sum() == pytest.approx(4)
+    assert res["simulation"]["rules"]["tiebreak"][:3] == ["points", "goal_difference", "goals_for"]
+    message = _error(run_cli([*args, "--deduction", "Evrton=8"], capsys))
+    assert "--deduction: no team 'Evrton' in E0 2023/24; did you mean Everton?" in message
+
+
 def test_simulate_refuses_a_champion_without_score_distributions(db, tmp_path, capsys):
     trained = _json(run_cli(["train", "--league", "E0", "--model", "elo", "--db", db, "--json", "-"], capsys, cwd=tmp_path))
     promoted = run_cli(["models", "promote", f"football-E0:{trained['version']}", "--db", db], capsys)
