@@ -197,6 +197,9 @@ def test_a_blend_champion_serves_predictions_with_goal_markets(blend_store):
         p = row["probabilities"]
         assert min(p.values()) >= 0
         assert p["H"] + p["D"] + p["A"] == pytest.approx(1.0, abs=1e-9)
-        (total,) = row["markets"]
+        total, ah = row["markets"]
         assert (total["market"], total["line"]) == ("total", 2.5)
         assert total["probabilities"]["over"] + total["probabilities"]["under"] == pytest.approx(1.0, abs=1e-9)
+        # the Asian handicap at the stored line (every 2024/25 match has one), priced with an edge per side
+        assert ah["market"] == "asian_handicap" and ah["label"] == "AH" and ah["line"] % 0.25 == 0
+        assert set(ah["price"]) == set(ah["edge"]) == {"home", "away"}

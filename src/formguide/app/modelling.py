@@ -85,6 +85,7 @@ def backtest(ctx: Context, request: BacktestRequest, progress: Progress | None =
     betting = report.get("betting")
     if betting:
         result.views.append(_betting_view(betting))
+    result.views.extend(sport.backtest_views(report))
     for key in ("bankroll_png", "reliability_png"):
         if report.get(key):
             result.messages.append(f"{key.removesuffix('_png')}: {report[key]}")

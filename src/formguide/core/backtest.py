@@ -79,6 +79,9 @@ def backtest(engine: Engine | None, sport: Sport, competition: str, *, model_typ
     curves = None
     if betting is not None:
         result["betting"], curves = betting
+    if options is not None:
+        result.update(sport.market_backtests(frame, forecast, evaluated, options, model_type=model_type, params=params,
+                                             cadence=cadence, start_day=start_day))
     if plots_dir is not None:
         result.update(_plots(sport, frame, forecast, evaluated, curves, Path(plots_dir), competition, model_type))
     return result

@@ -295,6 +295,17 @@ class Sport(ABC):
         """Betting on ``rows`` at the prices a bettor could take: (report, bankroll curves); None: no market."""
         return None
 
+    def market_backtests(self, frame: pd.DataFrame, forecast: np.ndarray, rows: np.ndarray, options: SportOptions, *,
+                         model_type: str, params: dict[str, Any], cadence: Cadence, start_day: int
+                         ) -> dict[str, Any]:
+        """Further markets a backtest scores and bets on ``rows`` beside :meth:`betting` (report key -> block, e.g.
+        football's ``asian_handicap``), for the configuration and cadence the forecast came from; default none."""
+        return {}
+
+    def backtest_views(self, report: dict[str, Any]) -> list[TableView]:
+        """Tables of the blocks :meth:`market_backtests` added to a backtest report; default none."""
+        return []
+
     def card_notes(self, record: ModelRecord) -> str:
         """Sport-specific Markdown appended to a model card (how to read its metrics)."""
         return ""

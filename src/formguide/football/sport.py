@@ -60,6 +60,16 @@ class FootballBacktestOptions(DixonColesOptions, BacktestBettingOptions):
     bankroll: float = Field(100.0, gt=0, allow_inf_nan=False, description="Starting bankroll of the betting simulation.")
 
 
+def _handicap_market(matrices: np.ndarray, rows: pd.DataFrame):
+    """The Asian handicap at each match's stored line (closing if recorded, else opening) with its best prices."""
+    from formguide.football.handicap import prediction_market
+
+    if "ah_line_best" not in rows.columns:
+        return prediction_market(matrices, np.full(len(rows), np.nan), np.full((len(rows), 2), np.nan))
+    return prediction_market(matrices, rows["ah_line_best"].to_numpy(dtype=float, na_value=np.nan),
+                             rows[["odds_best_ah_home", "odds_best_ah_away"]].to_numpy(dtype=float, na_value=np.nan))
+
+
 def _estimators():
     """Imported on first use: scikit-learn and SciPy cost seconds at start-up that ingest never needs."""
     from formguide.football.models import estimators
@@ -139,16 +149,37 @@ class FootballSport(MatchSport):
 
         return markets.odds_matrix(frame, "close")
 
-    def extra_markets(self, model: Any, rows: pd.DataFrame) -> list[tuple[str, float | None, str, dict[str, np.ndarray]]]:
+    def extra_markets(self, model: Any, rows: pd.DataFrame) -> list:
         from formguide.football.models import score_markets
         from formguide.football.models.estimators import ScoreDistribution
 
         if not isinstance(model, ScoreDistribution):
             return []
-        over = score_markets.over_under(model.score_matrix(rows))[:, 0]
+        matrices = model.score_matrix(rows)
+        over = score_markets.over_under(matrices)[:, 0]
         prices = self._prices_before_kickoff(rows, ("over", "under"))
         return [("total", 2.5, "2.5", {"over": over, "under": 1.0 - over},
-                 {"over": prices[:, 0], "under": prices[:, 1]})]
+                 {"over": prices[:, 0], "under": prices[:, 1]}), _handicap_market(matrices, rows)]
+
+    def market_backtests(self, frame: pd.DataFrame, forecast: np.ndarray, rows: np.ndarray, options: SportOptions, *,
+                         model_type: str, params: dict[str, Any], cadence: Cadence, start_day: int
+                         ) -> dict[str, Any]:
+        """The Asian handicap at the closing line, priced from the same score model and fits (``football.handicap``)."""
+        from formguide.football import handicap
+
+        if not isinstance(options, BacktestBettingOptions):
+            return {}
+        how = handicap.score_walk_forward(self.make_model(model_type, **params),
+                                          lambda: self.make_model(model_type, **params), frame, start_day=start_day,
+                                          cadence=cadence, min_train=self.min_train)
+        return {"asian_handicap": handicap.backtest_block(
+            frame, forecast, rows, how, cadence, min_edge=options.min_edge, kelly=options.kelly,
+            kelly_cap=options.kelly_cap, bankroll=options.bankroll)}
+
+    def backtest_views(self, report: dict[str, Any]) -> list:
+        from formguide.football.handicap import backtest_views
+
+        return backtest_views(report.get("asian_handicap"))
 
     # ------------------------------------------------------------------------- features, models
     def feature_set(self, **options: Any):
