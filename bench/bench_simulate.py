@@ -6,6 +6,8 @@ Data: football-data.co.uk E0 2022/23 and 2023/24. Score matrices come from formg
 * ``full``: fitted on 2022/23, simulating all 380 fixtures of 2023/24 from scratch;
 * ``half``: fitted on 2022/23 plus the first 190 matches of 2023/24 (by date), simulating the other 190
   from the real table after those 190.
+* ``rules``: 2024/25 from 2025-03-01 (fitted on 2023/24 and 2024/25 before that day) ranked by the Premier
+  League's rules (``rules.rules_for``: goal difference, goals, head-to-head, every place class).
 
 Only ``simulate_season`` is timed (model fit and score matrices are built once beforehand). Columns: median
 and min seconds over ``repeat`` calls, and a sanity check: the title favourite, its title probability and
@@ -29,12 +31,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import format_table, median, time_calls  # noqa: E402
 from formguide.football.models.dixon_coles import DixonColesModel  # noqa: E402
+from formguide.football.rules import rules_for  # noqa: E402
 from formguide.football.simulate import simulate_season  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 DIVISION = "E0"
 TRAIN_SEASON = "2223"
 SIM_SEASON = "2324"
+RULES_SEASON, RULES_FROM = "2425", "2025-03-01"
 
 
 def data_dir() -> Path:
@@ -89,6 +93,11 @@ def scenarios() -> list[tuple[str, pd.DataFrame, pd.DataFrame, np.ndarray]]:
     played, rest = season.iloc[:half], season.iloc[half:][["home_team", "away_team"]]
     half_model = _model().fit_frame(pd.concat([train, played], ignore_index=True))
     out.append(("half", played, rest, half_model.score_matrix(rest["home_team"], rest["away_team"])))
+    late = load_season(RULES_SEASON)
+    before = late["kickoff"] < pd.Timestamp(RULES_FROM)
+    played, rest = late[before], late[~before][["home_team", "away_team", "kickoff"]]
+    late_model = _model().fit_frame(pd.concat([season, played], ignore_index=True))
+    out.append(("rules", played, rest, late_model.score_matrix(rest["home_team"], rest["away_team"])))
     return out
 
 
@@ -97,9 +106,10 @@ def run(n: int = 20000, repeat: int = 7, seed: int = 0) -> list[dict[str, Any]]:
     champion = _champion(load_season(SIM_SEASON))
     rows = []
     for name, played, fixtures, probs in scenarios():
-        simulate_season(played, fixtures, probs, n=n, seed=seed)  # warm-up
+        rules = rules_for(DIVISION, RULES_SEASON) if name == "rules" else None
+        simulate_season(played, fixtures, probs, n=n, seed=seed, rules=rules)  # warm-up
         seconds, sim = time_calls(
-            lambda p=played, f=fixtures, s=probs: simulate_season(p, f, s, n=n, seed=seed), repeat
+            lambda p=played, f=fixtures, s=probs, r=rules: simulate_season(p, f, s, n=n, seed=seed, rules=r), repeat
         )
         table = sim.to_frame()
         rows.append(
@@ -114,7 +124,7 @@ def run(n: int = 20000, repeat: int = 7, seed: int = 0) -> list[dict[str, Any]]:
                 "min_s": float(min(seconds)),
                 "favourite": table["team"].iloc[0],
                 "p_title": float(table["title"].iloc[0]),
-                "champion": champion,
+                "champion": champion if name != "rules" else _champion(load_season(RULES_SEASON)),
             }
         )
     return rows
