@@ -2,7 +2,8 @@
 
 A sport that rates its participants (``Sport.can_rate``) returns a :class:`RatingsOutput` from
 ``Sport.ratings``: rows of named numeric columns (one row per team or driver), which column is the headline
-(rows are sorted by it, best first, and the bar chart draws it), optionally two columns to plot against each
+(rows are sorted by it, best first, and the bar chart draws it; text columns, e.g. a division, are only
+shown), optionally two columns to plot against each
 other (e.g. attack against defence), and competition-wide facts (e.g. the league's home advantage). The
 core turns it into a :class:`~formguide.core.views.TableView` (:func:`ratings_view`) and a PNG
 (:func:`ratings_plot`) without knowing what the numbers mean; the sport says that in the headers, the
@@ -38,6 +39,7 @@ class RatingColumn(BaseModel):
     higher_is_better: bool = True
     #: 0 is always shown; higher numbers are left out first when the table does not fit the terminal.
     priority: int = Field(0, ge=0)
+    text: bool = Field(False, description="A label (e.g. a division), not a number: shown, never ranked or drawn.")
 
 
 class RatingFact(BaseModel):
@@ -74,11 +76,17 @@ class RatingsOutput(BaseModel):
         for key in (self.headline, *(self.axes or ())):
             if key not in keys:
                 raise ValueError(f"{key!r} is not one of the rating columns {keys}")
+            if self.column(key).text:
+                raise ValueError(f"{key!r} is a text column: the headline and the axes must be numbers")
         for i, row in enumerate(self.rows):
             if "name" not in row:
                 raise ValueError(f"ratings row {i} has no 'name'")
             for key in keys:
                 value = row.get(key)
+                if self.column(key).text:
+                    if value is not None and not isinstance(value, str):
+                        raise ValueError(f"ratings row {i} ({row['name']}), column {key}: {value!r} is not text")
+                    continue
                 if value is not None and not (isinstance(value, int | float) and math.isfinite(value)):
                     raise ValueError(f"ratings row {i} ({row['name']}), column {key}: {value!r} is not a finite "
                                      "number (use None for unknown)")
@@ -100,7 +108,8 @@ def ratings_view(output: RatingsOutput) -> TableView:
     ordered = sorted(output.columns, key=lambda c: c.key != output.headline)
     cols = [Column(key="rank", header="#", digits=0), Column(key="name", header=output.entity, align="left",
                                                              max_width=22)]
-    cols += [Column(key=c.key, header=c.header, digits=c.digits, priority=c.priority) for c in ordered]
+    cols += [Column(key=c.key, header=c.header, digits=c.digits, priority=c.priority,
+                    align="left" if c.text else "right") for c in ordered]
     rows = [{"rank": i, **row} for i, row in enumerate(output.rows, start=1)]
     notes = [f"{f.label}: {'-' if f.value is None else f'{f.value:.{f.digits}f}'}"
              + (f" ({f.description})" if f.description else "") for f in output.facts]
