@@ -13,7 +13,7 @@ every place class of the competition (title, European places, promotion, play-of
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -21,7 +21,6 @@ import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 
 from formguide.football.rules import CompetitionRules, PlaceClass
-from formguide.football.sampling import cell_codes, result_points, sample_cells, sampler
 from formguide.football.split import (
     SplitPlan,
     active_candidates,
@@ -29,7 +28,8 @@ from formguide.football.split import (
     plan_split,
     split_candidates,
 )
-from formguide.football.standings import Matches, rank, settle_play_offs
+from formguide.football.standings import rank, settle_play_offs
+from formguide.football.tally import Draws, match_source, played_part, table
 
 __all__ = ["SeasonSimulation", "simulate_season", "split_candidates"]
 
@@ -200,97 +200,6 @@ def _check_score_probs(score_probs: ArrayLike, fixtures: pd.DataFrame, home, awa
     return p / totals[:, None, None]
 
 
-class _Draws:
-    """Fixtures whose scores are drawn: sorted by home team, with their sampler and packed tally codes."""
-
-    def __init__(self, home: NDArray[np.intp], away: NDArray[np.intp], probs: NDArray[np.float64], t: int,
-                 points: tuple[int, int, int]) -> None:
-        order = np.argsort(home, kind="stable")  # each team's home rows one contiguous slice
-        self.home, self.away, probs = home[order], away[order], probs[order]
-        self.by_away = np.argsort(self.away, kind="stable")
-        self.home_bounds = np.searchsorted(self.home, np.arange(t + 1))
-        self.away_bounds = np.searchsorted(self.away[self.by_away], np.arange(t + 1))
-        self.m, rows, self.cols = probs.shape
-        self.t = t
-        per_team = np.bincount(self.home, minlength=t) + np.bincount(self.away, minlength=t)
-        self.code_home, self.code_away, self.base = cell_codes(rows, self.cols, int(per_team.max(initial=0)), points)
-        self.probs = probs
-        self.cdf, self.guide = sampler(probs)
-
-    def draw(self, rng: np.random.Generator, b: int) -> NDArray[np.integer]:
-        if not self.m:
-            return np.zeros((0, b), dtype=np.int16)
-        return sample_cells(rng.integers(0, 2**32, size=(self.m, b), dtype=np.uint32), self.cdf, self.guide)
-
-    def tally(self, cells: NDArray[np.integer], active: NDArray[np.bool_] | None = None
-              ) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int64]]:
-        """Points, goals for, goals against ``(b, t)`` from the drawn cells (only ``active`` fixtures count)."""
-        b = cells.shape[1]
-        packed = np.zeros((self.t, b), dtype=self.code_home.dtype)
-        if self.m:
-            home_codes = np.take(self.code_home, cells)
-            away_codes = np.take(self.code_away, cells[self.by_away])
-            if active is not None:
-                home_codes = np.where(active, home_codes, 0)
-                away_codes = np.where(active[self.by_away], away_codes, 0)
-            hb, ab = self.home_bounds, self.away_bounds
-            for team in range(self.t):
-                packed[team] += home_codes[hb[team]:hb[team + 1]].sum(axis=0, dtype=packed.dtype)
-                packed[team] += away_codes[ab[team]:ab[team + 1]].sum(axis=0, dtype=packed.dtype)
-        rest, ga = np.divmod(packed.T.astype(np.int64), self.base)
-        pts, gf = np.divmod(rest, self.base)
-        return pts, gf, ga
-
-    def part(self, cells: NDArray[np.integer], active: NDArray[np.bool_] | None = None) -> _Part:
-        return _Part(self.home, self.away, lambda rows: np.divmod(cells[:, rows], self.cols), active)
-
-
-@dataclass(frozen=True)
-class _Part:
-    """Matches for head-to-head: teams, goals of the given simulations, where they count."""
-
-    home: NDArray[np.intp]
-    away: NDArray[np.intp]
-    goals: Callable[[NDArray[np.intp] | slice], tuple[NDArray, NDArray]]
-    active: NDArray[np.bool_] | None = None
-
-
-def _played_part(home: NDArray[np.intp], away: NDArray[np.intp], hg: NDArray, ag: NDArray, b: int) -> _Part:
-    def goals(rows):
-        s = b if isinstance(rows, slice) else len(rows)
-        return np.broadcast_to(hg[:, None], (len(hg), s)), np.broadcast_to(ag[:, None], (len(ag), s))
-
-    return _Part(home, away, goals)
-
-
-def _source(parts: Sequence[_Part]) -> Callable[[NDArray[np.intp] | slice], Matches]:
-    """The matches of the given simulations, concatenated over ``parts``."""
-
-    def matches(rows):
-        goals = [p.goals(rows) for p in parts]
-        any_active = any(p.active is not None for p in parts)
-        active = None
-        if any_active:
-            active = np.concatenate([
-                p.active[:, rows] if p.active is not None else np.ones(g[0].shape, dtype=bool)
-                for p, g in zip(parts, goals, strict=True)])
-        return Matches(home=np.concatenate([p.home for p in parts]), away=np.concatenate([p.away for p in parts]),
-                       home_goals=np.concatenate([g[0] for g in goals]).astype(np.int64),
-                       away_goals=np.concatenate([g[1] for g in goals]).astype(np.int64), active=active)
-
-    return matches
-
-
-def _table(home: NDArray[np.intp], away: NDArray[np.intp], hg: NDArray, ag: NDArray, t: int, points
-           ) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int64]]:
-    """Points, goals for and goals against per team from matches already played."""
-
-    def total(h_val: NDArray, a_val: NDArray) -> NDArray[np.int64]:
-        return (np.bincount(home, h_val, t) + np.bincount(away, a_val, t)).astype(np.int64)
-
-    return (total(result_points(hg, ag, points), result_points(ag, hg, points)), total(hg, ag), total(ag, hg))
-
-
 @dataclass
 class _Season:
     """Everything a block of simulations needs, checked and indexed once."""
@@ -300,10 +209,10 @@ class _Season:
     criteria: tuple[str, ...]
     played: tuple[NDArray[np.intp], NDArray[np.intp], NDArray[np.int64], NDArray[np.int64]]
     adjust: NDArray[np.int64]
-    fixtures: _Draws
+    fixtures: Draws
     plan: SplitPlan | None = None
     after_criteria: tuple[str, ...] = ()
-    candidates: _Draws | None = None
+    candidates: Draws | None = None
     group: NDArray[np.int64] | None = None  # a decided split: each team's group and position at the split
     pos: NDArray[np.int64] | None = None
     base_points: NDArray[np.int64] | None = None  # a decided split: points carried (halved) + played after it
@@ -333,16 +242,16 @@ class _Season:
     def _plain(self, rng, b):
         cells = self.fixtures.draw(rng, b)
         pts, gf, ga = self.fixtures.tally(cells)
-        cur_pts, cur_gf, cur_ga = _table(*self.played, self.t, self.points)
+        cur_pts, cur_gf, cur_ga = table(*self.played, self.t, self.points)
         pts, gf, ga = pts + cur_pts + self.adjust, gf + cur_gf, ga + cur_ga
-        source = _source([_played_part(*self.played, b), self.fixtures.part(cells)])
+        source = match_source([played_part(*self.played, b), self.fixtures.part(cells)])
         return rank(pts, self._stats(gf, ga), self.criteria, rng, source, scheme=self.points), pts, None
 
     def _after_split(self, rng, b):
         cells = self.fixtures.draw(rng, b)
         pts, gf, ga = self.fixtures.tally(cells)
         pts, gf, ga = pts + self.base_points, gf + self.base_gf, ga + self.base_ga
-        source = _source([_played_part(*self.played, b), self.fixtures.part(cells)])
+        source = match_source([played_part(*self.played, b), self.fixtures.part(cells)])
         stats = self._stats(gf, ga, split_rank=np.broadcast_to(-self.pos, pts.shape),
                             not_rounded=np.broadcast_to(~self.rounded, pts.shape).astype(np.int64))
         leading = np.broadcast_to(-self.group, pts.shape)
@@ -355,10 +264,10 @@ class _Season:
         pre_played = self.played  # an undecided split has played nothing after it
         cells = self.fixtures.draw(rng, b)
         p1, gf1, ga1 = self.fixtures.tally(cells)
-        cur_pts, cur_gf, cur_ga = _table(*pre_played, self.t, self.points)
+        cur_pts, cur_gf, cur_ga = table(*pre_played, self.t, self.points)
         p1, gf1, ga1 = p1 + cur_pts + self.adjust, gf1 + cur_gf, ga1 + cur_ga
-        parts = [_played_part(*pre_played, b), self.fixtures.part(cells)]
-        order = rank(p1, self._stats(gf1, ga1), self.criteria, rng, _source(parts), scheme=self.points)
+        parts = [played_part(*pre_played, b), self.fixtures.part(cells)]
+        order = rank(p1, self._stats(gf1, ga1), self.criteria, rng, match_source(parts), scheme=self.points)
         group, pos = groups_from_order(order, plan.edges)
         halve = plan.halved[group]
         carried = np.where(halve, (p1 + 1) // 2, p1)
@@ -368,7 +277,7 @@ class _Season:
         p2, gf2, ga2 = cand.tally(cells2, active)
         pts, gf, ga = carried + p2, gf1 + gf2, ga1 + ga2
         stats = self._stats(gf, ga, split_rank=-pos, not_rounded=(~rounded).astype(np.int64))
-        source = _source(parts + [cand.part(cells2, active)])
+        source = match_source(parts + [cand.part(cells2, active)])
         return rank(pts, stats, self.after_criteria, rng, source, leading=-group, scheme=self.points), pts, group
 
 
@@ -380,7 +289,7 @@ def _time_order(frame: pd.DataFrame) -> NDArray[np.intp]:
 
 
 def _candidate_draws(split_fixtures: pd.DataFrame | None, split_probs: ArrayLike | None, index: pd.Index,
-                     points: tuple[int, int, int]) -> _Draws:
+                     points: tuple[int, int, int]) -> Draws:
     """Every ordered pair's score matrix for fixtures a split generates; all pairs are required."""
     if split_fixtures is None or split_probs is None:
         raise ValueError("this split needs fixtures generated after it: pass split_fixtures (every ordered pair "
@@ -401,7 +310,7 @@ def _candidate_draws(split_fixtures: pd.DataFrame | None, split_probs: ArrayLike
         missing = next(f"{index[i]} v {index[j]}" for i in range(t) for j in range(t)
                        if i != j and i * t + j not in have)
         raise ValueError(f"split_fixtures lacks {t * (t - 1) - len(uniq)} ordered pair(s), e.g. {missing}")
-    return _Draws(h[first], a[first], probs[first], t, points)
+    return Draws(h[first], a[first], probs[first], t, points)
 
 
 def _stack(a: NDArray[np.float64], b: NDArray[np.float64]) -> NDArray[np.float64]:
@@ -414,16 +323,16 @@ def _stack(a: NDArray[np.float64], b: NDArray[np.float64]) -> NDArray[np.float64
 
 
 def _decide_split(season: _Season, plan: SplitPlan, rng: np.random.Generator, fixtures: tuple,
-                  cand: _Draws | None) -> list[str]:
+                  cand: Draws | None) -> list[str]:
     """A decided split: groups from the table at the split, matches across groups left out, fixtures fixed."""
     t, notes = season.t, []
     h, a, hg, ag = season.played
     pre = plan.pre_played
-    p1, gf1, ga1 = _table(h[pre], a[pre], hg[pre], ag[pre], t, season.points)
+    p1, gf1, ga1 = table(h[pre], a[pre], hg[pre], ag[pre], t, season.points)
     p1 = p1 + season.adjust
     stats = {"goal_difference": (gf1 - ga1)[None], "goals_for": gf1[None]}
-    parts = [_played_part(h[pre], a[pre], hg[pre], ag[pre], 1)]
-    order = rank(p1[None], stats, season.criteria, rng, _source(parts), scheme=season.points)
+    parts = [played_part(h[pre], a[pre], hg[pre], ag[pre], 1)]
+    order = rank(p1[None], stats, season.criteria, rng, match_source(parts), scheme=season.points)
     group, pos = (x[0] for x in groups_from_order(order, plan.edges))
     halve = plan.halved[group]
     # matches after the split between groups are not league matches (e.g. Belgium's European play-off)
@@ -435,14 +344,14 @@ def _decide_split(season: _Season, plan: SplitPlan, rng: np.random.Generator, fi
         notes.append(f"{dropped} match(es) after the split between teams of different groups are not league "
                      "matches and are left out")
     post = keep & ~pre
-    p2, gf2, ga2 = _table(h[post], a[post], hg[post], ag[post], t, season.points)
+    p2, gf2, ga2 = table(h[post], a[post], hg[post], ag[post], t, season.points)
     f_home, f_away, f_probs = f_home[f_keep], f_away[f_keep], f_probs[f_keep]
     if cand is not None:  # generated from the groups as they stand: the same in every simulation
         on = active_candidates(cand.home, cand.away, group[None], pos[None], plan.hosts, plan.meetings, plan.edges)[:, 0]
         f_home, f_away = np.r_[f_home, cand.home[on]], np.r_[f_away, cand.away[on]]
         f_probs = _stack(f_probs, cand.probs[on])
     season.played = (h[keep], a[keep], hg[keep], ag[keep])
-    season.fixtures = _Draws(f_home, f_away, f_probs, t, season.points)
+    season.fixtures = Draws(f_home, f_away, f_probs, t, season.points)
     season.group, season.pos = group, pos
     season.rounded = halve & (p1 % 2 == 1)
     season.base_points = np.where(halve, (p1 + 1) // 2, p1) + p2
@@ -510,13 +419,7 @@ def simulate_season(
     if not 0 <= relegation_n <= t:
         raise ValueError(f"relegation_n must be between 0 and the number of teams ({t}), got {relegation_n}")
     index = pd.Index(teams)
-    adjust = np.zeros(t, dtype=np.int64)
-    for team, delta in (adjustments or {}).items():
-        if team not in index:
-            raise ValueError(f"adjustments name {team!r}, who is neither in played nor in fixtures")
-        if int(delta) != delta:
-            raise ValueError(f"adjustments[{team!r}] must be a whole number of points, got {delta!r}")
-        adjust[index.get_loc(team)] += int(delta)
+    adjust = _adjustments(adjustments, index)
 
     po, fo = _time_order(played), _time_order(fixtures)
     played_arr = (index.get_indexer(p_home)[po], index.get_indexer(p_away)[po], hg_played[po], ag_played[po])
@@ -524,7 +427,7 @@ def simulate_season(
     rng = np.random.default_rng(seed)
     criteria = tuple(rules.tiebreak) if rules is not None else _LEGACY
     season = _Season(t=t, points=scheme, criteria=criteria, played=played_arr, adjust=adjust,
-                     fixtures=_Draws(fh, fa, probs, t, scheme) if rules is None or rules.split is None else None,
+                     fixtures=Draws(fh, fa, probs, t, scheme) if rules is None or rules.split is None else None,
                      deciders=tuple(rules.deciders) if rules is not None else ())
     notes: list[str] = []
     if rules is not None and rules.split is not None:
@@ -536,27 +439,48 @@ def simulate_season(
             notes += _decide_split(season, plan, rng, (fh, fa, probs), cand)
         else:
             keep = plan.keep_fixtures
-            season.fixtures = _Draws(fh[keep], fa[keep], probs[keep], t, scheme)
+            season.fixtures = Draws(fh[keep], fa[keep], probs[keep], t, scheme)
 
+    n_groups = len(rules.split.groups) if rules is not None and rules.split is not None else 0
+    counts, pts_sum, group_counts = _run(season, rng, n, n_groups)
+    sim = _result(season, teams, counts, pts_sum, n, top_n, relegation_n, rules, seed, tuple(notes))
+    return replace(sim, split_groups=group_counts / n) if group_counts.size else sim
+
+
+def _adjustments(adjustments: Mapping[str, int] | None, index: pd.Index) -> NDArray[np.int64]:
+    """Points added to (negative: deducted from) each team's total, checked against the season's teams."""
+    adjust = np.zeros(len(index), dtype=np.int64)
+    for team, delta in (adjustments or {}).items():
+        if team not in index:
+            raise ValueError(f"adjustments name {team!r}, who is neither in played nor in fixtures")
+        if int(delta) != delta:
+            raise ValueError(f"adjustments[{team!r}] must be a whole number of points, got {delta!r}")
+        adjust[index.get_loc(team)] += int(delta)
+    return adjust
+
+
+def _run(season: _Season, rng: np.random.Generator, n: int, n_groups: int
+         ) -> tuple[NDArray[np.int64], NDArray[np.float64], NDArray[np.int64]]:
+    """Finishing counts ``(team, position)``, summed final points and (a split) group counts over ``n`` seasons,
+    in blocks of ``_BLOCK`` so memory stays bounded."""
+    t = season.t
     counts = np.zeros((t, t), dtype=np.int64)
     pts_sum = np.zeros(t)
-    group_counts = np.zeros((t, len(rules.split.groups) if rules is not None and rules.split else 0), dtype=np.int64)
+    group_counts = np.zeros((t, n_groups), dtype=np.int64)
     for start in range(0, n, _BLOCK):
-        b = min(_BLOCK, n - start)
-        order, pts, group = season.block(rng, b)
+        order, pts, group = season.block(rng, min(_BLOCK, n - start))
         counts += np.bincount((order * t + np.arange(t)).ravel(), minlength=t * t).reshape(t, t)
         pts_sum += pts.sum(axis=0)
         if group is not None:
-            g = len(rules.split.groups)  # type: ignore[union-attr]
-            group_counts += np.bincount((np.arange(t) * g + group).ravel(), minlength=t * g).reshape(t, g)
-    sim = _result(season, teams, counts, pts_sum, n, top_n, relegation_n, rules, seed, tuple(notes))
-    return replace(sim, split_groups=group_counts / n) if group_counts.size else sim
+            flat = (np.arange(t) * n_groups + group).ravel()
+            group_counts += np.bincount(flat, minlength=t * n_groups).reshape(t, n_groups)
+    return counts, pts_sum, group_counts
 
 
 def _current_points(season: _Season) -> NDArray[np.int64]:
     if season.base_points is not None:
         return season.base_points.copy()
-    return _table(*season.played, season.t, season.points)[0] + season.adjust
+    return table(*season.played, season.t, season.points)[0] + season.adjust
 
 
 def _result(season: _Season, teams: list[str], counts: NDArray[np.int64], pts_sum: NDArray[np.float64], n: int,
