@@ -301,6 +301,23 @@ def test_wildcard_sweep_of_three_clubs() -> None:
     assert seed_of(sched, "a2") == 4
 
 
+def test_wildcard_three_clubs_ignore_head_to_head_without_a_sweep() -> None:
+    # a2 has the best record among the three (2-1: beat b2, split with d2) but swept nobody, and nobody
+    # lost to each of the others (b2 beat d2): the conference record decides, d2's. Plain head-to-head
+    # percentage would pick a2.
+    sched = schedule(THREE_DIVISIONS, _three_division_base() + [
+        ("a2", "b2", W), ("a2", "d2", W), ("d2", "a2", W), ("b2", "d2", W),
+        ("a2", "c1", W), ("a2", "a3", L), ("a2", "c3", L),  # 3-3, conference 2-2
+        ("d2", "a3", W), ("d2", "b3", W), ("d2", "c1", L),  # 3-3, conference 3-2
+        ("b2", "c2", W), ("b2", "c3", L),  # 2-2, conference 1-1
+        ("c5", "a3", W), ("c5", "a3", W),  # a3 1-3
+    ])
+    rec, ix, _, _ = standings(sched)
+    assert level(rec, ix, ["a2", "b2", "d2"], "win_pct")
+    assert rec.conference_pct[ix["d2"], 0] > rec.conference_pct[ix["a2"], 0] == rec.conference_pct[ix["b2"], 0]
+    assert seed_of(sched, "d2") == 4 and seed_of(sched, "a2") == 0
+
+
 def test_wildcard_without_sweep_goes_to_conference_record() -> None:
     # a2 beat b2 but never met d2: no sweep; d2 has the best conference record.
     sched = schedule(THREE_DIVISIONS, _three_division_base() + [

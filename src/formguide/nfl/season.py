@@ -184,6 +184,8 @@ def _view(data: dict[str, Any], label: str) -> TableView:
              "division ties: " + ", ".join(data["tiebreakers"]["division"]),
              "wild cards and seeding: " + ", ".join(data["tiebreakers"]["wild card and seeding"]),
              "points-based tie-breakers are not simulated (the coin flip comes after strength of schedule)"]
+    if int(data["season"]) < 2002:
+        notes.append("1999-2001 alignment: three divisions a conference, 31 teams (Houston joined in 2002)")
     if data["refitted"]:
         notes.append(f"champion refitted as of {data['from']}: {data['refitted']}")
     return TableView(title=f"NFL {data['season']}: {data['n_simulations']} simulations of {data['n_simulated']} "
