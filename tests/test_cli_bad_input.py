@@ -63,6 +63,18 @@ CASES = [
      "--deduction is not supported by f1 simulate"),
     (["ingest", "cricket", "x.csv"], "unknown sport 'cricket'"),
     (["--log-level", "loud", "info"], "log level must be one of"),
+    (["train", "--league", "E0", "--bet-type", "spread"], "football offers no bet type 'spread'; it offers 1x2"),
+    (["predict", "--league", "E0", "--bet-type", "total"], "football offers no bet type 'total'; it offers 1x2"),
+    (["train", "--sport", "nfl", "--max-runtime", "0"], "--max-runtime: Input should be greater than 0"),
+    (["train", "--sport", "nfl", "--max-runtime", "-1"], "--max-runtime: Input should be greater than 0"),
+    (["backtest", "--sport", "nfl", "--max-runtime", "0"], "--max-runtime: Input should be greater than 0"),
+    (["train", "--all", "--max-runtime", "-1"], "--max-runtime: Input should be greater than 0"),
+    (["train", "--sport", "nfl", "--bet-type", "spread", "--all-bet-types"],
+     "--bet-type and --all-bet-types cannot be used together"),
+    (["predict", "--sport", "nfl", "--bet-type", "total", "--all-bet-types"],
+     "--bet-type and --all-bet-types cannot be used together"),
+    (["train", "--all", "--league", "E0"], "--all runs every sport with its defaults; leave out --league"),
+    (["predict", "--all", "--sport", "nfl", "--bet-type", "spread"], "leave out --sport, --bet-type"),
 ]
 
 

@@ -17,6 +17,8 @@ _WHERE = {
     "competitions": "data", "info": "data", "ingest": "data",
     "backtest": "modelling", "train": "modelling",
     "predict": "serving", "simulate": "serving", "ratings": "ratings",
+    "TrainAllRequest": "schemas", "PredictAllRequest": "schemas",
+    "train_all": "batch", "train_bet_types": "batch", "predict_all": "batch", "predict_bet_types": "batch",
     "export_models": "registry", "import_models": "registry", "list_models": "registry", "list_runs": "registry",
     "promote_model": "registry", "show_model": "registry",
 }

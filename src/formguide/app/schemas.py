@@ -22,6 +22,13 @@ from formguide.core.views import TableView
 __all__ = [
     "BacktestRequest",
     "BacktestResult",
+    "NotRun",
+    "PredictAllRequest",
+    "PredictBatchResult",
+    "PredictSection",
+    "TrainAllRequest",
+    "TrainBatchResult",
+    "TrainSection",
     "CompetitionSummary",
     "ExportResult",
     "ImportResult",
@@ -53,6 +60,12 @@ class Request(BaseModel):
 MAX_RUNTIME_DESCRIPTION = ("Stop the run after this many seconds (> 0); a training run that reaches it is recorded "
                            "as failed with the reason.")
 BET_TYPE_DESCRIPTION = "Bet type the model is for, e.g. the NFL's moneyline, spread or total (default: the sport's first)."
+ALL_BET_TYPES_DESCRIPTION = "Every bet type the sport offers, each its own champion line (not with bet_type)."
+
+
+def _check_bet_types(bet_type: str | None, all_bet_types: bool) -> None:
+    if all_bet_types and bet_type is not None:
+        raise ValueError("--bet-type and --all-bet-types cannot be used together")
 
 
 class Result(BaseModel):
@@ -99,6 +112,12 @@ class TrainRequest(Request):
     metric: str | None = Field(None, description="Promotion metric (default: the sport's headline metric).")
     force: bool = Field(False, description="Retrain even when data and configuration are unchanged.")
     max_runtime: float | None = Field(None, gt=0, allow_inf_nan=False, description=MAX_RUNTIME_DESCRIPTION)
+    all_bet_types: bool = Field(False, description=ALL_BET_TYPES_DESCRIPTION)
+
+    @model_validator(mode="after")
+    def _one_bet_type(self) -> TrainRequest:
+        _check_bet_types(self.bet_type, self.all_bet_types)
+        return self
 
 
 class TrainResult(Result):
@@ -155,6 +174,12 @@ class PredictRequest(Request):
     competition: str | None = None
     date: datetime | None = Field(None, description="Predict as of this day (default: today).")
     days: int = Field(7, ge=1, le=366, description="Events from the date up to date + days.")
+    all_bet_types: bool = Field(False, description=ALL_BET_TYPES_DESCRIPTION)
+
+    @model_validator(mode="after")
+    def _one_bet_type(self) -> PredictRequest:
+        _check_bet_types(self.bet_type, self.all_bet_types)
+        return self
 
 
 class PredictResult(Result):
@@ -199,6 +224,66 @@ class RatingsResult(Result):
     as_of: str = Field(description="Ratings use only results of days strictly before this day.")
     png: str | None = Field(None, description="The PNG written, when one was asked for.")
     ratings: RatingsOutput
+
+
+# ------------------------------------------------------------------------- every bet type, every sport
+class AllRequest(BaseModel):
+    """Every installed sport with its defaults (its default competition, else each stored one; its first model);
+    ``options`` apply to the sports whose options have them."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    options: dict[str, Any] = Field(default_factory=dict, description="Sport options, for the sports that take them.")
+
+
+class TrainAllRequest(AllRequest):
+    until: datetime | None = Field(None, description="Train as of this moment (later results are hidden).")
+    eval_seasons: int = Field(2, ge=1, le=50, description="Latest seasons evaluated walk-forward.")
+    force: bool = Field(False, description="Retrain even when data and configuration are unchanged.")
+    max_runtime: float | None = Field(None, gt=0, allow_inf_nan=False, description=(
+        "Limit of each training run in seconds (> 0); a run that reaches it is recorded as failed."))
+
+
+class PredictAllRequest(AllRequest):
+    date: datetime | None = Field(None, description="Predict as of this day (default: today).")
+    days: int = Field(1, ge=1, le=366, description="Events from the date up to date + days (default: that day).")
+
+
+class NotRun(BaseModel):
+    """A (competition, bet type) of a batch that gave no result: ``failed`` (the run raised, e.g. it reached its
+    --max-runtime) or ``skipped`` (nothing to do, e.g. no champion to predict with)."""
+
+    status: Literal["failed", "skipped"]
+    reason: str
+
+
+class TrainSection(BaseModel):
+    """One sport of ``train --all`` / ``--all-bet-types``: ``competitions[code][bet type]`` is its result."""
+
+    status: Literal["done", "failed", "skipped"] = Field(description=(
+        "done: every run gave a result; failed: at least one failed; skipped: no data in the store."))
+    reason: str | None = None
+    competitions: dict[str, dict[str, TrainResult | NotRun]] = Field(default_factory=dict)
+
+
+class TrainBatchResult(Result):
+    sports: dict[str, TrainSection]
+
+
+class PredictSection(BaseModel):
+    """One sport of ``predict --all`` / ``--all-bet-types``: ``competitions[code][bet type]`` is its result."""
+
+    status: Literal["done", "no events", "failed", "skipped"] = Field(description=(
+        "done: events predicted; no events: none in the window; failed: a prediction failed; skipped: no data "
+        "or no champion."))
+    reason: str | None = None
+    competitions: dict[str, dict[str, PredictResult | NotRun]] = Field(default_factory=dict)
+
+
+class PredictBatchResult(Result):
+    date: str = Field(description="The first day of the window (ISO).")
+    days: int
+    sports: dict[str, PredictSection]
 
 
 # ------------------------------------------------------------------------------------------ registry
@@ -285,7 +370,8 @@ class InfoResult(Result):
 #: Results whose ``--json`` output is the model itself (a backtest writes its report, a simulation its data: the
 #: sport's own shapes, documented in the README).
 RESULTS: dict[str, type[BaseModel]] = {"ingest": IngestResult, "train": TrainResult, "predict": PredictResult,
-                                       "ratings": RatingsResult, "models-show": ModelDetail}
+                                       "ratings": RatingsResult, "models-show": ModelDetail,
+                                       "train-all": TrainBatchResult, "predict-all": PredictBatchResult}
 
 
 def json_schemas() -> dict[str, dict[str, Any]]:

@@ -24,8 +24,11 @@ from formguide.app.context import Context
 from formguide.app.schemas import (
     BacktestRequest,
     IngestRequest,
+    NotRun,
+    PredictAllRequest,
     PredictRequest,
     SimulateRequest,
+    TrainAllRequest,
     TrainRequest,
 )
 from formguide.cli.options import with_sport_options
@@ -58,6 +61,31 @@ JsonOpt = Annotated[str | None, typer.Option("--json", metavar="FILE",
 MaxRuntimeOpt = Annotated[float | None, typer.Option("--max-runtime", metavar="SECONDS", help=(
     "Stop after this many seconds (> 0); a training run that reaches it is recorded as failed."))]
 WideOpt = Annotated[bool, typer.Option("--wide", help="Show every column, however wide the table gets.")]
+AllBetTypesOpt = Annotated[bool, typer.Option("--all-bet-types", help=(
+    "Every bet type the sport offers, each its own champion line (not with --bet-type)."))]
+AllSportsOpt = Annotated[bool, typer.Option("--all", help=(
+    "Every installed sport: its default competition (else each stored one), every bet type, its defaults; a "
+    "sport with nothing stored is listed as skipped."))]
+SportOrAllOpt = Annotated[str | None, typer.Option("--sport", help="Sport plug-in (formguide info lists them; "
+                                                   "default football).", show_default=False)]
+
+
+def _refuse_with_all(**given: Any) -> None:
+    """``--all`` chooses sports, competitions and bet types itself: one line naming a flag that would pick one."""
+    named = [f"--{k.replace('_', '-')}" for k, v in given.items() if v not in (None, False)]
+    if named:
+        raise FormguideError(f"--all runs every sport with its defaults; leave out {', '.join(named)} (or use "
+                             "--sport without --all)")
+
+
+def _one_bet_type(bet_type: str | None, all_bet_types: bool) -> None:
+    if bet_type is not None and all_bet_types:
+        raise FormguideError("--bet-type and --all-bet-types cannot be used together")
+
+
+def _batch_failed(result: Any) -> bool:
+    return any(isinstance(r, NotRun) and r.status == "failed" for s in result.sports.values()
+               for by_bt in s.competitions.values() for r in by_bt.values())
 
 
 def _version(value: bool) -> None:
@@ -155,9 +183,11 @@ def ingest(
 @app.command()
 @with_sport_options("train")
 def train(
-    sport: SportOpt = "football",
+    sport: SportOrAllOpt = None,
     league: LeagueOpt = None,
     bet_type: BetTypeOpt = None,
+    all_bet_types: AllBetTypesOpt = False,
+    all_sports: AllSportsOpt = False,
     model: ModelOpt = None,
     until: Annotated[str | None, typer.Option(help="Train as of this date (later results are hidden).")] = None,
     seasons: Annotated[str | None, typer.Option(help="Comma-separated seasons to use (default: all).")] = None,
@@ -172,17 +202,31 @@ def train(
     artifacts: ArtifactsOpt = None,
     options: dict | None = None,
 ) -> None:
-    """Validate, build features, evaluate walk-forward next to the baselines, fit, register, promote if better."""
-    from formguide.app import train as run
+    """Validate, build features, evaluate walk-forward next to the baselines, fit, register, promote if better.
+    --all-bet-types: each of the sport's bet types; --all: every sport (one summary table)."""
+    from formguide import app as use_cases
 
     check_output(json_target)
-    request = TrainRequest(sport=sport, bet_type=bet_type, competition=league, model_type=model, until=parse_date(until, "--until"),
-                           seasons=[s.strip() for s in seasons.split(",") if s.strip()] if seasons else None,
-                           eval_seasons=eval_seasons, metric=metric, force=force, max_runtime=max_runtime,
-                           options=options or {})
-    with context(db, artifacts) as ctx, progress_bar(f"train {sport}") as progress:
-        result = run(ctx, request, progress)
+    if all_sports:
+        _refuse_with_all(sport=sport, league=league, bet_type=bet_type, model=model, seasons=seasons, metric=metric)
+        batch = TrainAllRequest(until=parse_date(until, "--until"), eval_seasons=eval_seasons, force=force,
+                                max_runtime=max_runtime, options=options or {})
+        with context(db, artifacts) as ctx, progress_bar("train --all") as progress:
+            result = use_cases.train_all(ctx, batch, progress)
+    else:
+        sport = sport or "football"
+        _one_bet_type(bet_type, all_bet_types)
+        request = TrainRequest(sport=sport, bet_type=bet_type, competition=league, model_type=model,
+                               until=parse_date(until, "--until"),
+                               seasons=[s.strip() for s in seasons.split(",") if s.strip()] if seasons else None,
+                               eval_seasons=eval_seasons, metric=metric, force=force, max_runtime=max_runtime,
+                               options=options or {}, all_bet_types=all_bet_types)
+        run = use_cases.train_bet_types if all_bet_types else use_cases.train
+        with context(db, artifacts) as ctx, progress_bar(f"train {sport}") as progress:
+            result = run(ctx, request, progress)
     show(result, json_target, wide)
+    if hasattr(result, "sports") and _batch_failed(result):
+        raise typer.Exit(1)
 
 
 # -------------------------------------------------------------------------------------------- backtest
@@ -233,11 +277,14 @@ def backtest(
 @app.command()
 @with_sport_options("predict")
 def predict(
-    sport: SportOpt = "football",
+    sport: SportOrAllOpt = None,
     league: LeagueOpt = None,
     bet_type: BetTypeOpt = None,
+    all_bet_types: AllBetTypesOpt = False,
+    all_sports: AllSportsOpt = False,
     date: Annotated[str | None, typer.Option(help="Predict as of this date (default: today).")] = None,
-    days: Annotated[int, typer.Option(help="Events from DATE up to DATE + DAYS.", min=1, max=366)] = 7,
+    days: Annotated[int | None, typer.Option(help="Events from DATE up to DATE + DAYS (default 7; with --all 1: "
+                                                  "that day).", min=1, max=366, show_default=False)] = None,
     json_target: JsonOpt = None,
     wide: WideOpt = False,
     db: DbOpt = None,
@@ -245,15 +292,27 @@ def predict(
     options: dict | None = None,
 ) -> None:
     """Champion probabilities, fair odds, edge against the best price, Kelly stake and tier (football); the
-    field's win, podium, points and retirement probabilities (f1). A past date is predicted as of that day."""
-    from formguide.app import predict as run
+    field's win, podium, points and retirement probabilities (f1). A past date is predicted as of that day.
+    --all-bet-types: each of the sport's bet types; --all: every sport's events, one JSON section per sport."""
+    from formguide import app as use_cases
 
     check_output(json_target)
-    request = PredictRequest(sport=sport, bet_type=bet_type, competition=league, date=parse_date(date, "--date"), days=days,
-                             options=options or {})
-    with context(db, artifacts) as ctx, progress_bar(f"predict {sport}") as progress:
-        result = run(ctx, request, progress)
+    if all_sports:
+        _refuse_with_all(sport=sport, league=league, bet_type=bet_type)
+        batch = PredictAllRequest(date=parse_date(date, "--date"), days=days or 1, options=options or {})
+        with context(db, artifacts) as ctx, progress_bar("predict --all") as progress:
+            result = use_cases.predict_all(ctx, batch, progress)
+    else:
+        sport = sport or "football"
+        _one_bet_type(bet_type, all_bet_types)
+        request = PredictRequest(sport=sport, bet_type=bet_type, competition=league, date=parse_date(date, "--date"),
+                                 days=days or 7, options=options or {}, all_bet_types=all_bet_types)
+        run = use_cases.predict_bet_types if all_bet_types else use_cases.predict
+        with context(db, artifacts) as ctx, progress_bar(f"predict {sport}") as progress:
+            result = run(ctx, request, progress)
     show(result, json_target, wide)
+    if hasattr(result, "sports") and _batch_failed(result):
+        raise typer.Exit(1)
 
 
 # -------------------------------------------------------------------------------------------- simulate

@@ -84,7 +84,12 @@ class ExtraMarket:
 
 
 class MatchPrediction(BaseModel):
-    """One event of a match sport's prediction (the ``events`` of ``formguide predict --json``)."""
+    """One event of a match sport's prediction (the ``events`` of ``formguide predict --json``).
+
+    ``lines``: each selection's handicap or total where the bet type has one (:meth:`MatchSport.bet_lines`);
+    ``*_american``: the prices in American odds where the sport quotes them (``MatchSport.price_formats``);
+    ``settlement`` and ``profit``: for an event already played, how the recommended bet settled (win, half-win,
+    push, half-loss, loss) and what its stake made at the price (None without a bet or a result)."""
 
     event_id: int
     kickoff: str
@@ -100,6 +105,11 @@ class MatchPrediction(BaseModel):
     tier: str
     actual: str | None = None
     markets: list[MarketForecast] = []
+    lines: dict[str, float | None] | None = None
+    market_prices_american: dict[str, float | None] | None = None
+    fair_odds_american: dict[str, float] | None = None
+    settlement: str | None = None
+    profit: float | None = None
 
 
 class MatchSport(Sport):
@@ -131,6 +141,8 @@ class MatchSport(Sport):
     main_market: ClassVar[str] = "result"
     #: Shape of one event of ``formguide predict --json`` (its JSON Schema is documented in docs/).
     prediction_model: ClassVar[type[BaseModel]] = MatchPrediction
+    #: Price formats shown beside decimal odds in predictions (``"american"``: +150 / -110); none by default.
+    price_formats: ClassVar[tuple[str, ...]] = ()
     #: Index of the draw class for ``draw_accuracy`` (None: no draw).
     draw_index: ClassVar[int | None] = None
     #: Played events needed before a model is trained; before a walk-forward predicts.
@@ -297,6 +309,7 @@ class MatchSport(Sport):
             actual = self.actual_results(served.full_frame[served.full_frame[self.event_column]
                                                            .isin(rows[self.event_column])])
             events, stored = self._prediction_rows(rows, probs, prices, extra, actual, opts)
+            self._bet_details(events, rows, served.full_frame, prices)
         events = self._filter(events, opts)
         keep = {e["event_id"] for e in events}
         stored = [r for r in stored if r.event_id in keep]
@@ -344,6 +357,33 @@ class MatchSport(Sport):
                                           market_prices=m.price or None, edge=m.edge or None))
         return events, stored
 
+    def _bet_details(self, events: list[dict[str, Any]], rows: pd.DataFrame, full_frame: pd.DataFrame,
+                     prices: np.ndarray) -> None:
+        """Add each event's lines, American prices and, once played, how its recommended bet settled and what the
+        stake made: the result comes from ``full_frame`` (outcomes not hidden), never from the served rows."""
+        from formguide.core.lines import profit_per_unit, settlement_words
+
+        labels = self.outcome_labels
+        names = [self.selection_names.get(o, o) for o in labels]
+        ids = rows[self.event_column].to_numpy()
+        played = full_frame.drop_duplicates(self.event_column).set_index(self.event_column).loc[ids].reset_index()
+        settled = np.asarray(self.settlement(played), dtype=np.float64)
+        lines = self.bet_lines(rows)
+        american = "american" in self.price_formats
+        for i, e in enumerate(events):
+            if lines is not None:
+                e["lines"] = {o: (None if np.isnan(lines[i, j]) else float(lines[i, j])) for j, o in enumerate(labels)}
+            if american:
+                e["market_prices_american"] = {o: _american(v) for o, v in e["market_prices"].items()}
+                e["fair_odds_american"] = {o: _american(v) for o, v in e["fair_odds"].items() if v > 1.0}
+            if e["selection"] is None or e["selection"] not in names:
+                continue
+            j = names.index(e["selection"])
+            if np.isnan(settled[i, j]) or np.isnan(prices[i, j]):
+                continue
+            e["settlement"] = str(settlement_words(settled[i, j]))
+            e["profit"] = round(float(e["stake"] * profit_per_unit(settled[i, j], prices[i, j])), 2)
+
     @staticmethod
     def _filter(events: list[dict[str, Any]], opts: PredictBettingOptions) -> list[dict[str, Any]]:
         if opts.min_edge is not None:
@@ -357,11 +397,20 @@ class MatchSport(Sport):
         the bet, edge, tier and stake, and each further market that has a price (its best selection, probability,
         price and edge); further markets without prices are in the JSON only."""
         labels = self.outcome_labels
+        has_line = any(e.get("lines") for e in events)
+        settled = any(e.get("settlement") for e in events)
         cols = [Column(key="date", align="left"), Column(key="match", align="left", max_width=22)]
+        if has_line:
+            cols.append(Column(key="line", header=f"line ({self.selection_names.get(labels[0], labels[0])})",
+                               digits=1))
         cols += [Column(key=o, header=self.selection_names.get(o, o), digits=2) for o in labels]
         cols += [Column(key="bet", align="left"), Column(key="edge", digits=3), Column(key="tier", align="left"),
-                 Column(key="stake", digits=2, priority=1), Column(key="result", align="left", priority=1),
-                 Column(key="best", header="best " + "/".join(labels), priority=2),
+                 Column(key="stake", digits=2, priority=1), Column(key="result", align="left", priority=1)]
+        if settled:
+            cols += [Column(key="settled", align="left", priority=1), Column(key="profit", digits=2, priority=1)]
+        if "american" in self.price_formats:
+            cols.append(Column(key="american", header="us " + "/".join(labels), priority=1))
+        cols += [Column(key="best", header="best " + "/".join(labels), priority=2),
                  Column(key="fair", header="fair " + "/".join(labels), priority=3)]
         priced = list(dict.fromkeys(f"{m['market']} {m['label']}" for e in events for m in e["markets"]
                                     if m.get("price")))
@@ -374,12 +423,29 @@ class MatchSport(Sport):
                    "best": "/".join("-" if e["market_prices"][o] is None else f"{e['market_prices'][o]:.2f}"
                                     for o in labels),
                    "fair": "/".join(f"{e['fair_odds'][o]:.2f}" if o in e["fair_odds"] else "-" for o in labels)}
+            if has_line:
+                row["line"] = (e.get("lines") or {}).get(labels[0])
+            if settled:
+                row.update(settled=e.get("settlement") or "", profit=e.get("profit"))
+            if e.get("market_prices_american"):
+                row["american"] = "/".join(_american_text(e["market_prices_american"].get(o)) for o in labels)
             for m in e["markets"]:
                 key = f"{m['market']} {m['label']}"
                 if key in priced:
                     row[key] = _market_cell(m)
             out.append(row)
         return TableView(columns=cols, rows=out, empty="no events in that window match")
+
+
+def _american(decimal: float | None) -> float | None:
+    """American odds of a decimal price, to 0.1 (None for no price)."""
+    if decimal is None or not np.isfinite(decimal) or decimal <= 1.0:
+        return None
+    return round(float(mk.decimal_to_american(decimal)), 1)
+
+
+def _american_text(value: float | None) -> str:
+    return "-" if value is None else f"{value:+.0f}"
 
 
 def _market_cell(m: dict[str, Any]) -> str:

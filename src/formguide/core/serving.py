@@ -115,7 +115,10 @@ def _refit(engine: Engine, sport: Sport, cfg: dict[str, Any], record: ModelRecor
         raise DataValidationError(f"nothing was known before {known[sport.time_column].min()} to fit on")
     data = training_fingerprint(known[rows], fs_version, {"model_type": model_type, "params": params},
                                 id_columns=(sport.event_column,))
-    key = fitcache.cache_key("as-of-fit", sport.name, model_type, params, fs_version, data)
+    # a sport's bet types share model type, params and features but not what the model learns (the NFL's margin
+    # for a spread, the total for a total): one bet type's refit must never serve another
+    views = (sport.bet_type,) if len(sport.bet_types) > 1 else ()
+    key = fitcache.cache_key("as-of-fit", sport.name, *views, model_type, params, fs_version, data)
     stored = fitcache.get(engine, key)
     if stored is not None:
         return sport.model_from_dict(stored), "cache"

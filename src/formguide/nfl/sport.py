@@ -82,6 +82,8 @@ class NFLSport(MatchSport):
                              simulate=NoOptions)
     can_simulate = True
     can_rate = True
+    #: Predictions quote American odds beside decimal ones.
+    price_formats = ("american",)
     _views: ClassVar[dict[str, NFLSport]] = {}
 
     def __init__(self, bet_type: str = "moneyline") -> None:
@@ -139,7 +141,7 @@ class NFLSport(MatchSport):
         y = self.spec.outcome(played)
         out = {}
         for (_, r), k in zip(played.iterrows(), y, strict=True):
-            score = f"{int(r.away_score)}-{int(r.home_score)}"
+            score = f"{int(r.home_score)}-{int(r.away_score)}"  # home first, as the match column reads
             out[int(r.event_id)] = f"{score} {self.outcome_labels[k] if k >= 0 else ''}".strip()
         return out
 
