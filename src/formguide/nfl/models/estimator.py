@@ -43,14 +43,36 @@ def _support(bt: BetType) -> KeyNumberDistribution:
     return KeyNumberDistribution(low=-80, high=80) if bt.target == "margin" else KeyNumberDistribution(low=0, high=130)
 
 
-class _Base:
-    """Stage 1: the framework's regressor of the mean and the distribution around it."""
+#: Prior means the regressor corrects (``prior="auto"``): the closing line where the features have it, else
+#: the QB-adjusted Elo's point spread (538: 25 Elo points a point) for the margin; none for the total.
+_PRIORS = {"margin": (("spread_line", 1.0), ("elo_diff_qb", 1 / 25)), "total": (("total_line", 1.0),)}
 
-    def __init__(self, regressor: Regressor, dist: KeyNumberDistribution) -> None:
-        self.regressor, self.dist = regressor, dist
+
+def prior_column(target: str, columns: pd.Index, prior: str | None) -> tuple[str, float] | None:
+    """The feature (and its scale) whose value is the prior mean of ``target``, or None."""
+    if prior in (None, "none"):
+        return None
+    if prior != "auto":
+        raise ValueError(f"prior must be 'auto' or 'none', got {prior!r}")
+    return next(((c, k) for c, k in _PRIORS[target] if c in columns), None)
+
+
+class _Base:
+    """Stage 1: the framework's regressor of the mean (around the prior mean) and the distribution."""
+
+    def __init__(self, regressor: Regressor, dist: KeyNumberDistribution | None,
+                 prior: tuple[str, float] | None = None) -> None:
+        self.regressor, self.dist, self.prior = regressor, dist, prior
+
+    def offset(self, X: pd.DataFrame) -> np.ndarray:
+        """The prior mean of each game (0 where it is missing: the regressor's intercept stands in)."""
+        if self.prior is None:
+            return np.zeros(len(X))
+        column, scale = self.prior
+        return np.nan_to_num(X[column].to_numpy(dtype=np.float64) * scale, nan=0.0)
 
     def mean(self, X: pd.DataFrame) -> np.ndarray:
-        return self.regressor.predict(X.to_numpy(dtype=np.float64))
+        return self.regressor.predict(X.to_numpy(dtype=np.float64)) + self.offset(X)
 
 
 def _conditional(p3: np.ndarray) -> np.ndarray:
@@ -72,6 +94,11 @@ class NFLDistributionEstimator(BaseEstimator):
     ----------
     bet_type : moneyline, spread or total.
     framework : sklearn (ridge, the default), lightgbm, xgboost or h2o (optional extra).
+    prior : ``"auto"`` (the default) regresses the game's value *around a prior mean* — the closing spread or
+        total when the features hold it, else the QB-adjusted Elo spread (margin) — so the ridge penalty
+        shrinks towards the market (or Elo) instead of towards the average game; ``"none"``: plain
+        regression. Chosen on 2003-2008 walk-forward moneyline Brier at ridge alpha 1,000: with market
+        features 0.2153 -> 0.2133, without 0.2180 -> 0.2171 (see ``frameworks.RidgeRegressor``).
     calibration : isotonic, platt or None (the default: on 2003-2008, walk-forward moneyline Brier with and
         without market features was 0.2153 / 0.2180 uncalibrated, 0.2156 / 0.2183 with Platt and
         0.2153 / 0.2194 with isotonic; the distribution's own out-of-sample spread already calibrates it).
@@ -87,9 +114,10 @@ class NFLDistributionEstimator(BaseEstimator):
 
     def __init__(self, bet_type: str = "moneyline", framework: str = "sklearn", calibration: str | None = None,
                  framework_params: dict[str, Any] | None = None, fit_refit_weeks: int = 4, warmup_games: int = 250,
-                 min_calibration_games: int = 500, calibration_refit_weeks: int = 4) -> None:
+                 min_calibration_games: int = 500, calibration_refit_weeks: int = 4, prior: str = "auto") -> None:
         self.bet_type = bet_type
         self.framework = framework
+        self.prior = prior
         self.calibration = calibration
         self.framework_params = framework_params
         self.fit_refit_weeks = fit_refit_weeks
@@ -104,14 +132,16 @@ class NFLDistributionEstimator(BaseEstimator):
 
     def _fit_base(self, frame: pd.DataFrame, X: pd.DataFrame, rows: np.ndarray, oos_mean: np.ndarray) -> _Base:
         y = self._bt.value(frame)
-        regressor = make_regressor(self.framework, **(self.framework_params or {}))
-        regressor.fit(X.iloc[rows].to_numpy(dtype=np.float64), y[rows])
+        base = _Base(make_regressor(self.framework, **(self.framework_params or {})), None,
+                     prior_column(self._bt.target, X.columns, self.prior))
+        train = X.iloc[rows]
+        base.regressor.fit(train.to_numpy(dtype=np.float64), y[rows] - base.offset(train))
         known = rows[np.isfinite(oos_mean[rows])]
         if known.size >= _MIN_OOS_FOR_SPREAD:  # spread and key numbers from honest, earlier forecasts
-            dist = _support(self._bt).fit(oos_mean[known], y[known])
+            base.dist = _support(self._bt).fit(oos_mean[known], y[known])
         else:
-            dist = _support(self._bt).fit(regressor.predict(X.iloc[rows].to_numpy(dtype=np.float64)), y[rows])
-        return _Base(regressor, dist)
+            base.dist = _support(self._bt).fit(base.mean(train), y[rows])
+        return base
 
     def _three_way(self, base: _Base, frame: pd.DataFrame, X: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
         mean = base.mean(X)
@@ -216,12 +246,15 @@ class NFLDistributionEstimator(BaseEstimator):
         check_is_fitted(self, "base_")
         return {"type": self.model_type, "params": self.get_params(), "regressor": self.base_.regressor.to_dict(),
                 "distribution": self.base_.dist.to_dict(), "n_train": self.n_train_,
+                "prior": None if self.base_.prior is None else list(self.base_.prior),
                 "calibrator": None if self.calibrator_ is None else self.calibrator_.to_dict()}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> NFLDistributionEstimator:
         est = cls(**data["params"])
-        est.base_ = _Base(regressor_from_dict(data["regressor"]), KeyNumberDistribution.from_dict(data["distribution"]))
+        prior = data.get("prior")
+        est.base_ = _Base(regressor_from_dict(data["regressor"]), KeyNumberDistribution.from_dict(data["distribution"]),
+                          None if prior is None else (str(prior[0]), float(prior[1])))
         cal = data.get("calibrator")
         est.calibrator_ = None if cal is None else MulticlassCalibrator.from_dict(cal)
         est.n_train_ = int(data.get("n_train", 0))
