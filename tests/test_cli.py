@@ -273,7 +273,9 @@ def test_predict_a_past_date_with_results_and_stored_predictions(db, capsys):
             assert set(p) == {"H", "D", "A"}
             assert all(v >= 0 for v in p.values())
             assert p["H"] + p["D"] + p["A"] == pytest.approx(1.0, abs=1e-9)
-            (total,) = r["markets"]
+            total = next(m for m in r["markets"] if "over" in m["probabilities"])
+            handicap = next(m for m in r["markets"] if m["market"] == "asian_handicap")
+            assert sum(handicap["probabilities"].values()) <= 1.0 + 1e-9  # a push takes the rest
             assert total["probabilities"]["over"] + total["probabilities"]["under"] == pytest.approx(1.0, abs=1e-9)
             assert r["fair_odds"]["H"] == pytest.approx(1 / p["H"])
             assert {"event_id", "kickoff", "home_team", "away_team", "market_prices", "edge", "selection",
@@ -497,7 +499,7 @@ def test_predict_shows_priced_further_markets_and_never_a_tier_letter_as_the_bet
     finally:
         engine.dispose()
     for r in rows:
-        (total,) = r["markets"]
+        total = next(m for m in r["markets"] if "over" in m["probabilities"])
         match = frame.loc[r["event_id"]]
         for sel in ("over", "under"):  # the stored best prices of over/under 2.5, with the edge at them
             assert total["price"][sel] == match[f"odds_best_{sel}"]
@@ -513,7 +515,7 @@ def test_predict_shows_priced_further_markets_and_never_a_tier_letter_as_the_bet
         cells = [c.strip() for c in re.split(r"[┃│]", line)]
         bet = cells[[c.strip() for c in re.split(r"[┃│]", header)].index("bet")]
         assert bet in ("-", "home", "draw", "away")  # a word, never H/D/A next to the tier letters
-        (total,) = r["markets"]
+        total = next(m for m in r["markets"] if "over" in m["probabilities"])
         best = max(total["edge"], key=total["edge"].get)
         assert (f"{best} {total['probabilities'][best]:.2f} @{total['price'][best]:.2f} "
                 f"{total['edge'][best]:+.3f}") in line
