@@ -15,7 +15,7 @@ from formguide.nfl.evaluate import paired_difference, pick_record, side_probabil
 from formguide.nfl.models import frameworks
 from formguide.nfl.models.baselines import NfeloBlend, devig_pair
 from formguide.nfl.models.distribution import KeyNumberDistribution, tail_probabilities
-from formguide.nfl.models.estimator import NFLDistributionEstimator, prior_column
+from formguide.nfl.models.estimator import NFLDistributionEstimator, prior_columns
 
 
 def _league(n_weeks: int = 60, games_per_week: int = 8, seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -103,12 +103,25 @@ def test_serialised_model_predicts_the_same():
 
 
 def test_prior_is_the_market_line_then_elo_then_nothing():
-    assert prior_column("margin", pd.Index(["spread_line", "elo_diff_qb"]), "auto") == ("spread_line", 1.0)
-    assert prior_column("margin", pd.Index(["elo_diff_qb"]), "auto") == ("elo_diff_qb", 1 / 25)
-    assert prior_column("total", pd.Index(["elo_diff_qb"]), "auto") is None
-    assert prior_column("margin", pd.Index(["spread_line"]), "none") is None
+    both = (("spread_line", 1.0), ("elo_diff_qb", 1 / 25))
+    assert prior_columns("margin", pd.Index(["spread_line", "elo_diff_qb"]), "auto") == both
+    assert prior_columns("margin", pd.Index(["elo_diff_qb"]), "auto") == (("elo_diff_qb", 1 / 25),)
+    assert prior_columns("total", pd.Index(["elo_diff_qb"]), "auto") == ()
+    assert prior_columns("margin", pd.Index(["spread_line"]), "none") == ()
     with pytest.raises(ValueError, match="prior"):
-        prior_column("margin", pd.Index([]), "market")
+        prior_columns("margin", pd.Index([]), "market")
+
+
+def test_a_game_without_its_line_falls_back_to_the_elo_spread():
+    frame, X = _league()
+    X["elo_diff_qb"] = 25 * (X["strength"] + X["spread_line"])
+    est = NFLDistributionEstimator(framework_params={"alpha": 1e9}, warmup_games=100).fit(frame, X)
+    probe = X.iloc[:3].copy()
+    probe["spread_line"] = np.nan  # a game weeks ahead: no line yet
+    _, _, mean = est.predict_distribution(frame.iloc[:3], probe)
+    _, _, with_line = est.predict_distribution(frame.iloc[:3], X.iloc[:3])
+    offset_shift = probe["elo_diff_qb"].to_numpy() / 25 - X["spread_line"].iloc[:3].to_numpy()
+    np.testing.assert_allclose(mean - with_line, offset_shift, atol=0.05)
 
 
 def test_with_a_huge_penalty_the_mean_is_the_prior():

@@ -173,3 +173,16 @@ def test_cli_simulates_from_a_day_and_writes_json(store, tmp_path, capsys) -> No
     assert "NFL 2024: 1000 simulations of" in result.text and "division ties: head-to-head" in result.text
     data = json.loads(target.read_text())
     assert data["from"] == MID_SEASON and data["seed"] == 3 and len(data["table"]) == 32
+
+
+def test_lines_of_games_from_the_day_on_are_hidden():
+    """Strictly as of a day, later games have no closing line or price yet: the simulation must not read them."""
+    from formguide.nfl.features.market import MARKET_INPUTS
+    from formguide.nfl.season import _hide_lines_from
+
+    kickoff = pd.to_datetime(["2024-10-27 13:00", "2024-11-01 20:15", "2024-11-03 13:00"])
+    frame = pd.DataFrame({"kickoff": kickoff, **{c: [1.0, 2.0, 3.0] for c in MARKET_INPUTS}, "home_score": [20, 21, 3]})
+    out = _hide_lines_from(frame, pd.Timestamp("2024-11-01"))
+    assert out.loc[0, list(MARKET_INPUTS)].tolist() == [1.0] * len(MARKET_INPUTS)
+    assert out.loc[1:, list(MARKET_INPUTS)].isna().all().all()
+    assert out["home_score"].tolist() == [20, 21, 3] and frame.loc[2, "spread_line"] == 3.0  # input untouched

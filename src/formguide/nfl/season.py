@@ -3,6 +3,9 @@
 The champion is served as of ``date_from`` (every result from that day on hidden, refitted if it saw them),
 so games played before that day keep their real result and every other regular-season game of the season
 (unplayed, or played on or after ``date_from``) is drawn from the champion's ``[home win, tie, away win]``.
+Strictly as of that day no later game has a closing line or price yet, so the market inputs of those games are
+hidden too: the model then forecasts them from its Elo prior (``estimator.prior_columns``) and the rest of
+its features.
 :mod:`formguide.nfl.season_sim` draws and ranks the seasons with the tie-breakers of
 :mod:`formguide.nfl.tiebreak`.
 """
@@ -77,6 +80,16 @@ def _date_from(rows: pd.DataFrame, date_from: pd.Timestamp | None, year: int) ->
     return day
 
 
+def _hide_lines_from(frame: pd.DataFrame, day: pd.Timestamp) -> pd.DataFrame:
+    """The frame with the closing lines and prices of games on or after ``day`` unknown (as they were then)."""
+    from formguide.nfl.features.market import MARKET_INPUTS
+
+    ahead = (frame["kickoff"] >= day).to_numpy()
+    out = frame.copy()
+    out.loc[ahead, [c for c in MARKET_INPUTS if c in out.columns]] = np.nan
+    return out
+
+
 def _results(known: pd.DataFrame) -> np.ndarray:
     """:data:`HOME_WIN`/:data:`TIE`/:data:`AWAY_WIN` of each played row, :data:`UNPLAYED` where hidden."""
     diff = known["home_score"].to_numpy(dtype=np.float64) - known["away_score"].to_numpy(dtype=np.float64)
@@ -107,6 +120,7 @@ def simulate_remaining(sport: NFLSport, engine: Engine, competition: str, season
     full = sport.load_frame(engine, [competition]).reset_index(drop=True)
     rows, year = _regular_season(full, competition, season)
     day = _date_from(rows, date_from, year)
+    full = _hide_lines_from(full, day)
     served = serve(day, full)
     est, record = served.estimator, served.record
     if not isinstance(est, NFLDistributionEstimator) or est.bet_type != "moneyline":

@@ -43,33 +43,35 @@ def _support(bt: BetType) -> KeyNumberDistribution:
     return KeyNumberDistribution(low=-80, high=80) if bt.target == "margin" else KeyNumberDistribution(low=0, high=130)
 
 
-#: Prior means the regressor corrects (``prior="auto"``): the closing line where the features have it, else
-#: the QB-adjusted Elo's point spread (538: 25 Elo points a point) for the margin; none for the total.
+#: Prior means the regressor corrects (``prior="auto"``), in order of preference per game: the closing line
+#: where the features have it, else the QB-adjusted Elo's point spread (538: 25 Elo points a point) for the
+#: margin; nothing for the total without its line. A game whose line is not known yet (a season simulated
+#: weeks ahead) falls back to the next prior, so it is forecast from Elo rather than from a pick'em.
 _PRIORS = {"margin": (("spread_line", 1.0), ("elo_diff_qb", 1 / 25)), "total": (("total_line", 1.0),)}
 
 
-def prior_column(target: str, columns: pd.Index, prior: str | None) -> tuple[str, float] | None:
-    """The feature (and its scale) whose value is the prior mean of ``target``, or None."""
+def prior_columns(target: str, columns: pd.Index, prior: str | None) -> tuple[tuple[str, float], ...]:
+    """The features (and their scales) whose first finite value is a game's prior mean of ``target``."""
     if prior in (None, "none"):
-        return None
+        return ()
     if prior != "auto":
         raise ValueError(f"prior must be 'auto' or 'none', got {prior!r}")
-    return next(((c, k) for c, k in _PRIORS[target] if c in columns), None)
+    return tuple((c, k) for c, k in _PRIORS[target] if c in columns)
 
 
 class _Base:
     """Stage 1: the framework's regressor of the mean (around the prior mean) and the distribution."""
 
     def __init__(self, regressor: Regressor, dist: KeyNumberDistribution | None,
-                 prior: tuple[str, float] | None = None) -> None:
+                 prior: tuple[tuple[str, float], ...] = ()) -> None:
         self.regressor, self.dist, self.prior = regressor, dist, prior
 
     def offset(self, X: pd.DataFrame) -> np.ndarray:
-        """The prior mean of each game (0 where it is missing: the regressor's intercept stands in)."""
-        if self.prior is None:
-            return np.zeros(len(X))
-        column, scale = self.prior
-        return np.nan_to_num(X[column].to_numpy(dtype=np.float64) * scale, nan=0.0)
+        """Each game's first finite prior mean (0 where none is: the regressor's intercept stands in)."""
+        out = np.full(len(X), np.nan)
+        for column, scale in self.prior:
+            out = np.where(np.isnan(out), X[column].to_numpy(dtype=np.float64) * scale, out)
+        return np.nan_to_num(out, nan=0.0)
 
     def mean(self, X: pd.DataFrame) -> np.ndarray:
         return self.regressor.predict(X.to_numpy(dtype=np.float64)) + self.offset(X)
@@ -133,7 +135,7 @@ class NFLDistributionEstimator(BaseEstimator):
     def _fit_base(self, frame: pd.DataFrame, X: pd.DataFrame, rows: np.ndarray, oos_mean: np.ndarray) -> _Base:
         y = self._bt.value(frame)
         base = _Base(make_regressor(self.framework, **(self.framework_params or {})), None,
-                     prior_column(self._bt.target, X.columns, self.prior))
+                     prior_columns(self._bt.target, X.columns, self.prior))
         train = X.iloc[rows]
         base.regressor.fit(train.to_numpy(dtype=np.float64), y[rows] - base.offset(train))
         known = rows[np.isfinite(oos_mean[rows])]
@@ -246,15 +248,18 @@ class NFLDistributionEstimator(BaseEstimator):
         check_is_fitted(self, "base_")
         return {"type": self.model_type, "params": self.get_params(), "regressor": self.base_.regressor.to_dict(),
                 "distribution": self.base_.dist.to_dict(), "n_train": self.n_train_,
-                "prior": None if self.base_.prior is None else list(self.base_.prior),
+                "prior": [list(p) for p in self.base_.prior],
                 "calibrator": None if self.calibrator_ is None else self.calibrator_.to_dict()}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> NFLDistributionEstimator:
         est = cls(**data["params"])
-        prior = data.get("prior")
+        prior = data.get("prior") or ()
+        if prior and isinstance(prior[0], str):  # saved with a single prior column
+            prior = [prior]
+        prior = tuple((str(c), float(k)) for c, k in prior)
         est.base_ = _Base(regressor_from_dict(data["regressor"]), KeyNumberDistribution.from_dict(data["distribution"]),
-                          None if prior is None else (str(prior[0]), float(prior[1])))
+                          prior)
         cal = data.get("calibrator")
         est.calibrator_ = None if cal is None else MulticlassCalibrator.from_dict(cal)
         est.n_train_ = int(data.get("n_train", 0))
