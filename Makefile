@@ -33,6 +33,12 @@ demo: install
 	$(BIN)/formguide predict --sport f1 --race 2024-22 --moment post-quali
 	$(BIN)/formguide competitions
 	$(BIN)/formguide f1 season --data $(FORMGUIDE_DATA)/f1_ergast --output var/f1-season-2024.json --season 2024
+	$(BIN)/formguide ingest nfl $(FORMGUIDE_DATA)/nfl_games $(FORMGUIDE_DATA)/nfl_team_stats $(FORMGUIDE_DATA)/nfl_injuries
+	$(BIN)/formguide train --sport nfl --all-bet-types
+	$(BIN)/formguide backtest --sport nfl --bet-type moneyline --from 2023-08-01 --json var/backtest-nfl-moneyline.json
+	$(BIN)/formguide predict --sport nfl --date 2024-12-01 --all-bet-types
+	$(BIN)/formguide simulate --sport nfl --season 2024 --from 2024-11-01 --simulations 20000 --seed 7
+	$(BIN)/formguide ratings --sport nfl --date 2024-12-01 --png var/nfl-ratings-2024-12-01.png
 
 lint: install
 	$(BIN)/ruff check src tests bench
