@@ -9,7 +9,7 @@ export FORMGUIDE_HOME ?= $(abspath var)
 export MPLBACKEND := Agg
 PYTEST_WORKERS ?= 2
 
-.PHONY: install demo test lint bench clean
+.PHONY: install demo test lint bench clean serve
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,10 @@ demo: install
 	$(BIN)/formguide predict --sport nfl --date 2024-12-01 --all-bet-types
 	$(BIN)/formguide simulate --sport nfl --season 2024 --from 2024-11-01 --simulations 20000 --seed 7
 	$(BIN)/formguide ratings --sport nfl --date 2024-12-01 --png var/nfl-ratings-2024-12-01.png
+
+# The HTTP API on http://127.0.0.1:8000 (docs at /docs) over the demo's store; writes need FORMGUIDE_API_TOKEN.
+serve: install
+	$(BIN)/formguide serve
 
 lint: install
 	$(BIN)/ruff check src tests bench

@@ -488,6 +488,9 @@ def runs_list(
     show_list(items, runs_view(items), json_target, wide)
 
 
+from formguide.cli import service as _service  # noqa: E402, F401 - registers `formguide serve`
+
+
 # ------------------------------------------------------------------------------------ sport commands
 def _add_sport_commands() -> None:
     for name in sorted(available_sports()):

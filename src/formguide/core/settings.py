@@ -12,6 +12,7 @@ setting                   environment variable         default
                                                        ``<home>/artifacts/<database>-<hash>/`` for a server
 ``data_dir``              ``FORMGUIDE_DATA``           ``<home>/data``
 ``log_level``             ``FORMGUIDE_LOG_LEVEL``      ``WARNING`` (``FORMGUIDE_LOG`` is read too)
+``api_token``             ``FORMGUIDE_API_TOKEN``      none: the HTTP API's write endpoints answer 403
 ========================  ==========================  =====================================================
 
 A relative path or SQLite file given by the user is resolved against the working directory once, when the
@@ -27,7 +28,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from pydantic import AliasChoices, Field, ValidationError, field_validator
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from formguide.core.errors import FormguideError
@@ -67,6 +68,8 @@ class Settings(BaseSettings):
                                   "FORMGUIDE_DATA_DIR"), description="Folder of the source data sets.")
     log_level: str = Field(default="WARNING", validation_alias=AliasChoices("FORMGUIDE_LOG_LEVEL",
                            "FORMGUIDE_LOG"), description="Console log level.")
+    api_token: SecretStr | None = Field(default=None, description=(
+        "Bearer token the HTTP API's write endpoints require (none set: they are refused)."))
 
     @field_validator("home", "artifacts_dir", "data_dir", mode="after")
     @classmethod

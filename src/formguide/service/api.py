@@ -1,0 +1,89 @@
+"""The FastAPI application: every endpoint under ``/api/v1`` calls the application layer's use cases (the ones
+the CLI calls), OpenAPI at ``/docs``, the store's health at ``/health``.
+
+``create_app(settings)`` builds one app around one :class:`~formguide.app.Context`; ``formguide serve`` runs it
+with uvicorn.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import asynccontextmanager
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
+
+from formguide import __version__
+from formguide.app.context import Context
+from formguide.core.errors import StoreError
+from formguide.core.settings import Settings, load_settings
+from formguide.core.store.db import head_revision, redact_url
+from formguide.service import routes_catalog, routes_models, routes_serving
+from formguide.service.errors import ErrorBody, install_error_handlers, unexpected_errors
+from formguide.service.gate import StoreGate
+
+__all__ = ["API_PREFIX", "Health", "create_app"]
+
+API_PREFIX = "/api/v1"
+_ERRORS = {code: {"model": ErrorBody} for code in (400, 401, 403, 404, 409, 422, 503)}
+
+
+class Health(BaseModel):
+    status: str = Field(description="ok, or what is wrong.")
+    store: str = Field(description="The store's URL (password hidden).")
+    schema_revision: str | None = Field(description="The store's migration revision.")
+    head_revision: str = Field(description="The newest migration this code knows.")
+    migrations_current: bool
+
+
+def _health(gate: StoreGate, settings: Settings) -> tuple[int, Health | ErrorBody]:
+    store = redact_url(settings.store_url)
+    head = head_revision()
+    try:
+        with gate.context().engine.connect() as conn:
+            revision = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+    except StoreError as exc:
+        return 503, ErrorBody(status=503, error="store_unavailable", message=str(exc))
+    except SQLAlchemyError as exc:
+        gate.reset()
+        reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
+        return 503, ErrorBody(status=503, error="store_unavailable", message=f"cannot reach the store {store}: "
+                              f"{reason}")
+    current = revision == head
+    status = "ok" if current else f"the store is at migration {revision}, this code expects {head}"
+    return (200 if current else 503), Health(status=status, store=store, schema_revision=revision,
+                                             head_revision=head, migrations_current=current)
+
+
+def create_app(settings: Settings | None = None, context_factory: Callable[[], Context] | None = None) -> FastAPI:
+    """The API around one store: ``settings`` (default: flags/env/defaults) or a factory of the context."""
+    settings = settings if settings is not None else load_settings()
+    gate = StoreGate(context_factory or (lambda: Context(settings)))
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):  # type: ignore[no-untyped-def]
+        yield
+        gate.close()
+
+    app = FastAPI(title="formguide", version=__version__, lifespan=lifespan, docs_url="/docs",
+                  description="Calibrated sports probabilities over HTTP: the same use cases as the `formguide` "
+                  "command line. Reads are open; writes need `Authorization: Bearer $FORMGUIDE_API_TOKEN`.")
+    app.state.settings, app.state.gate = settings, gate
+    install_error_handlers(app)
+    app.middleware("http")(unexpected_errors)
+
+    api = APIRouter(prefix=API_PREFIX, responses=_ERRORS)
+    for module in (routes_catalog, routes_models, routes_serving):
+        api.include_router(module.router)
+    app.include_router(api)
+
+    @app.get("/health", response_model=Health, responses={503: {"model": ErrorBody}}, tags=["health"],
+             summary="Store reachable and migrated")
+    def health(request: Request) -> JSONResponse:
+        code, body = _health(gate, settings)
+        return JSONResponse(body.model_dump(mode="json"), status_code=code)
+
+    return app
