@@ -8,7 +8,8 @@ from formguide.core.store.db import MIGRATIONS_DIR, open_store, session_scope, t
 from formguide.core.store.models import Competition, Team
 
 # Tables each migration creates: 0001 the shared schema, 0002 the F1 entries and laps, 0003 the fit cache
-# (0003 drops 0001's unused tasks table), 0004 the served results cache, 0005 the team reports.
+# (0003 drops 0001's unused tasks table), 0004 the served results cache, 0005 the team reports, 0006 the job
+# queue's tasks table (a new one).
 MIGRATION_TABLES = {
     "0001": {"competitions", "seasons", "teams", "team_aliases", "events", "results", "odds_types", "odds",
              "feature_sets", "feature_values", "models", "training_runs", "predictions", "imports"},
@@ -16,8 +17,9 @@ MIGRATION_TABLES = {
     "0003": {"fit_cache"},
     "0004": {"served_cache"},
     "0005": {"team_reports"},
+    "0006": {"tasks"},
 }
-DROPPED_TABLES = {"tasks"}
+DROPPED_TABLES: set[str] = set()
 
 
 def _head_revision() -> str:

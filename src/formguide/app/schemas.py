@@ -45,6 +45,7 @@ __all__ = [
     "SeasonSummary",
     "SimulateRequest",
     "SimulateResult",
+    "TaskInfo",
     "TrainRequest",
     "TrainResult",
 ]
@@ -364,6 +365,31 @@ class InfoResult(Result):
     schema_revision: str | None
     sports: list[dict[str, Any]]
     counts: dict[str, int]
+
+
+# ------------------------------------------------------------------------------------------ tasks
+TaskStatus = Literal["queued", "running", "completed", "failed", "cancelled"]
+
+
+class TaskInfo(Result):
+    """A job of the workers (``formguide worker``): what was asked, where it stands, what it produced."""
+
+    task_id: int
+    kind: str
+    status: TaskStatus
+    progress: float = Field(ge=0, le=1, description="Fraction of the run done, 0-1.")
+    phase: str | None = Field(None, description="The step it is at (validate, walk-forward, fit, register...).")
+    message: str | None = None
+    request: dict[str, Any] = Field(description="The use case's request, e.g. a TrainRequest.")
+    result: dict[str, Any] | None = Field(None, description="The use case's result (train: model_id, version, "
+                                          "metrics...) once completed.")
+    error: str | None = None
+    attempts: int
+    max_attempts: int
+    cancel_requested: bool
+    created_at: datetime
+    started_at: datetime | None = None
+    completed_at: datetime | None = None
 
 
 # ------------------------------------------------------------------------------------- JSON Schemas

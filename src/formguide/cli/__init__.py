@@ -500,6 +500,7 @@ def _add_sport_commands() -> None:
 
 
 _add_sport_commands()
+app.command("worker")(__import__("formguide.cli.worker", fromlist=["worker"]).worker)  # formguide worker
 
 
 def _log_path() -> Path:

@@ -350,13 +350,49 @@ def _as_float(value: Any) -> float | None:
 
 
 def start_run(engine: Engine, *, sport: str, run_type: str, model_name: str | None, config: dict) -> int:
-    """Record a ``running`` training run in its own transaction and return its id."""
+    """Record a ``running`` training run in its own transaction and return its id.
+
+    The run carries this process as its owner and a heartbeat renewed until :func:`finish_run`, so a run
+    whose process dies is marked interrupted (``core.heartbeat.interrupt_dead_runs``), not running for ever."""
+    import os
+
+    from formguide.core.heartbeat import HOST
+
     with session_scope(engine) as s:
+        now = utc_now()
         run = TrainingRun(sport=sport, run_type=run_type, model_name=model_name, status="running",
-                          started_at=utc_now(), config=normalised(config) if config is not None else None)
+                          started_at=now, config=normalised(config) if config is not None else None,
+                          owner_pid=os.getpid(), owner_host=HOST, heartbeat_at=now)
         s.add(run)
         s.flush()
-        return run.id
+        run_id = run.id
+    _start_run_heartbeat(engine, run_id)
+    return run_id
+
+
+_run_heartbeats: dict[int, Any] = {}
+
+
+def _start_run_heartbeat(engine: Engine, run_id: int) -> None:
+    """Renew the run's ``heartbeat_at`` in the background while it is ``running``."""
+    from sqlalchemy import update
+
+    from formguide.core.heartbeat import RUN_HEARTBEAT_S, Heartbeat
+
+    def beat() -> bool:
+        with engine.begin() as conn:
+            changed = conn.execute(update(TrainingRun).where(TrainingRun.id == run_id,
+                                                             TrainingRun.status == "running")
+                                   .values(heartbeat_at=utc_now()))
+        return bool(changed.rowcount)
+
+    _run_heartbeats[run_id] = Heartbeat(beat, RUN_HEARTBEAT_S, name=f"formguide-run-{run_id}").start()
+
+
+def _stop_run_heartbeat(run_id: int) -> None:
+    beat = _run_heartbeats.pop(int(run_id), None)
+    if beat is not None:
+        beat.stop()
 
 
 def finish_run(
@@ -383,6 +419,7 @@ def finish_run(
         raise FormguideError(f"run status must be a non-empty string of at most 16 characters, got {status!r}")
     start = as_datetime(date_from, "date_from")
     end = as_datetime(date_to, "date_to")
+    _stop_run_heartbeat(run_id)
     with session_scope(engine) as s:
         run = s.get(TrainingRun, int(run_id))
         if run is None:

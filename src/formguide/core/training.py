@@ -335,7 +335,8 @@ def train(engine: Engine, sport: Sport, plan: TrainPlan, *, artifacts_dir: Path,
                             f"{plan.line} v{version} ({plan.model_type}) {verdict}", str(final / "MODEL_CARD.md"))
     except BaseException as exc:
         artifacts.discard(staged)
-        registry.finish_run(engine, run_id, status="failed", error_message=f"{type(exc).__name__}: {exc}", logs=logs)
+        status = getattr(exc, "run_status", "failed")  # a cancelled task's run is recorded as cancelled
+        registry.finish_run(engine, run_id, status=status, error_message=f"{type(exc).__name__}: {exc}", logs=logs)
         raise
 
 

@@ -132,6 +132,9 @@ def open_store(url: str | None = None, *, migrate: bool = True) -> Engine:
                 if _current_revision(engine) != head_revision():
                     upgrade(engine)
                 _migrated.add(key)
+                from formguide.core.heartbeat import interrupt_dead_runs
+
+                interrupt_dead_runs(engine)  # runs whose process died are marked interrupted, not running for ever
     return engine
 
 

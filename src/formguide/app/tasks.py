@@ -1,0 +1,178 @@
+"""Use cases of the job queue: submit a training run as a task, look at tasks, cancel one; and the worker
+loop that runs them (``formguide worker``; the HTTP API submits, the workers run).
+
+A task runs the same use case the CLI runs (:func:`formguide.app.train`), with the progress callback
+storing phase and progress in the task row. The queue itself is ``core.tasks``.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import threading
+import time
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from formguide.app.common import resolve_competition, resolve_model_type, sport_and_options
+from formguide.app.context import Context
+from formguide.app.schemas import TaskInfo, TrainRequest
+from formguide.core import tasks
+from formguide.core.errors import FormguideError
+from formguide.core.heartbeat import RUN_STALE_S, interrupt_dead_runs, pid_alive
+from formguide.core.store.models import Task
+
+__all__ = ["TRAIN_PHASES", "WorkerStopped", "cancel_task", "get_task", "list_tasks", "run_task", "run_worker",
+           "submit_train"]
+
+log = logging.getLogger("formguide.worker")
+
+#: Where each phase of a training run starts and ends in the task's overall progress (0-1).
+TRAIN_PHASES: dict[str, tuple[float, float]] = {
+    "validate": (0.0, 0.05), "walk-forward": (0.05, 0.6), "baselines": (0.6, 0.7), "evaluate": (0.7, 0.72),
+    "champion": (0.72, 0.85), "fit": (0.85, 0.95), "register": (0.95, 0.99), "promote": (0.99, 1.0),
+}
+
+
+class WorkerStopped(KeyboardInterrupt):
+    """The worker was told to stop (SIGTERM): its task goes back to the queue, its run is interrupted."""
+
+    run_status = "interrupted"
+
+
+def task_info(task: Task) -> TaskInfo:
+    return TaskInfo(task_id=task.id, kind=task.kind, status=task.status, progress=float(task.progress or 0.0),
+                    phase=task.phase, message=task.message, request=task.request or {}, result=task.result,
+                    error=task.error, attempts=task.attempts, max_attempts=task.max_attempts,
+                    cancel_requested=bool(task.cancel_requested), created_at=task.created_at,
+                    started_at=task.started_at, completed_at=task.completed_at)
+
+
+def submit_train(ctx: Context, request: TrainRequest, *, max_attempts: int = 3) -> TaskInfo:
+    """Queue a training run for the workers, after the checks ``train`` would make first (sport, options,
+    competition, model type), so a request that cannot run is refused now rather than failing later."""
+    if request.all_bet_types:
+        raise FormguideError("a task trains one bet type: submit one task per bet type (all_bet_types is not "
+                             "accepted here)")
+    sport, _ = sport_and_options(request.sport, "train", request.options, request.bet_type)
+    competition = resolve_competition(ctx, sport, request.competition)
+    resolve_model_type(sport, request.model_type)
+    task = tasks.enqueue(ctx.engine, "train", request.model_dump(mode="json"), max_attempts=max_attempts)
+    info = task_info(task)
+    info.messages.append(f"task {task.id} queued: train {sport.name} {competition}")
+    return info
+
+
+def get_task(ctx: Context, task_id: int) -> TaskInfo:
+    return task_info(tasks.get(ctx.engine, task_id))
+
+
+def list_tasks(ctx: Context, status: str | None = None, limit: int = 50) -> list[TaskInfo]:
+    """Tasks newest first (of one status, or all)."""
+    if limit < 1:
+        raise FormguideError(f"limit must be at least 1, got {limit}")
+    return [task_info(t) for t in tasks.list_tasks(ctx.engine, status, limit)]
+
+
+def cancel_task(ctx: Context, task_id: int) -> TaskInfo:
+    """Cancel a queued task now, or ask a running one to stop at its next step; a finished task is refused."""
+    info = task_info(tasks.cancel(ctx.engine, task_id))
+    info.messages.append(f"task {task_id} cancelled" if info.status == "cancelled"
+                         else f"task {task_id}: cancel requested; the worker stops it at its next step")
+    return info
+
+
+def _overall(progress: Callable[[str, float], None], phases: dict[str, tuple[float, float]]
+             ) -> Callable[[str, float], None]:
+    """A use case's per-phase ``progress(phase, fraction)`` as the task's overall fraction."""
+    def report(phase: str, fraction: float) -> None:
+        lo, hi = phases.get(phase, (None, None))
+        if lo is None:
+            progress(phase, report.last)  # type: ignore[attr-defined]
+            return
+        report.last = lo + (hi - lo) * min(max(float(fraction), 0.0), 1.0)  # type: ignore[attr-defined]
+        progress(phase, report.last)  # type: ignore[attr-defined]
+
+    report.last = 0.0  # type: ignore[attr-defined]
+    return report
+
+
+def _run_train(ctx: Context, request: dict[str, Any], progress: Callable[[str, float], None]
+               ) -> tuple[dict[str, Any], str]:
+    from formguide.app.modelling import train
+
+    result = train(ctx, TrainRequest.model_validate(request), _overall(progress, TRAIN_PHASES))
+    return result.json_data(), result.message
+
+
+#: What a worker can run: task kind -> ``(context, request JSON, progress) -> (result JSON, message)``.
+HANDLERS: dict[str, Callable[..., tuple[dict[str, Any], str]]] = {"train": _run_train}
+
+
+def run_task(ctx: Context, task: Task, owner: str, *, lease_s: float = tasks.DEFAULT_LEASE_S) -> TaskInfo:
+    """Run one claimed task to its end: completed, failed (with the error), cancelled, or given back."""
+    engine = ctx.engine
+    with tasks.Lease(engine, task, owner, lease_s=lease_s) as lease:
+        try:
+            handler = HANDLERS.get(task.kind)
+            if handler is None:
+                raise FormguideError(f"unknown task kind {task.kind!r}; this worker runs {', '.join(HANDLERS)}")
+            lease.check()  # cancelled between the claim and now
+            result, message = handler(ctx, task.request, lease.progress)
+            tasks.complete(engine, task.id, owner, result, message)
+        except tasks.TaskCancelled as exc:
+            tasks.finish_cancelled(engine, task.id, owner, str(exc))
+        except tasks.LeaseLost as exc:
+            log.warning("%s", exc)
+        except (FormguideError, ValueError) as exc:
+            tasks.fail(engine, task.id, owner, str(exc))
+        except KeyboardInterrupt:
+            tasks.release(engine, task.id, owner, "the worker was stopped; requeued")
+            raise
+        except Exception as exc:  # noqa: BLE001 - a defect: the task says so, the log keeps the traceback
+            log.error("task %s failed unexpectedly:\n%s", task.id, traceback.format_exc())
+            tasks.fail(engine, task.id, owner, f"unexpected {type(exc).__name__}: {exc} (this is a bug)")
+    return get_task(ctx, task.id)
+
+
+def sweep_staging(artifacts: Path, *, older_than: float = RUN_STALE_S) -> list[Path]:
+    """Remove staging folders (``core.artifacts.stage``) left by a process of this host that died mid-write."""
+    removed = []
+    root = Path(artifacts) / "models"
+    for folder in root.glob(".staging-*") if root.is_dir() else ():
+        parts = folder.name.rsplit("-", 2)
+        pid = int(parts[1]) if len(parts) == 3 and parts[1].isdigit() else None
+        if pid is None or pid_alive(pid) or time.time() - folder.stat().st_mtime < older_than:
+            continue
+        shutil.rmtree(folder, ignore_errors=True)
+        removed.append(folder)
+    return removed
+
+
+def run_worker(ctx: Context, *, once: bool = False, poll: float = 1.0, lease_s: float = tasks.DEFAULT_LEASE_S,
+               stop: threading.Event | None = None, report: Callable[[TaskInfo], None] | None = None) -> int:
+    """Claim and run tasks until ``stop`` is set (``once``: at most one, then return); the number run.
+
+    Between tasks it requeues tasks whose worker died, marks training runs whose process died as interrupted
+    and clears their half-written artifact folders."""
+    if not poll > 0 or not lease_s > 0:
+        raise FormguideError(f"--poll and --lease must be positive seconds, got {poll} and {lease_s}")
+    owner, stop, done = tasks.new_owner(), stop or threading.Event(), 0
+    log.info("worker %s started", owner)
+    while not stop.is_set():
+        interrupt_dead_runs(ctx.engine)
+        tasks.requeue_expired(ctx.engine)
+        sweep_staging(ctx.artifacts)
+        task = tasks.claim(ctx.engine, owner, lease_s=lease_s, kinds=tuple(HANDLERS))
+        if task is not None:
+            info = run_task(ctx, task, owner, lease_s=lease_s)
+            done += 1
+            if report is not None:
+                report(info)
+        if once:
+            break
+        if task is None:
+            stop.wait(poll)
+    return done
