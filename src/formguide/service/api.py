@@ -11,6 +11,7 @@ from collections.abc import Callable
 from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, FastAPI, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from sqlalchemy import text
@@ -65,6 +66,7 @@ def create_app(settings: Settings | None = None, context_factory: Callable[[], C
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):  # type: ignore[no-untyped-def]
+        await run_in_threadpool(routes_catalog.sports)  # load every sport's models now, not on a first request
         yield
         gate.close()
 
