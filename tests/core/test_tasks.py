@@ -242,6 +242,31 @@ def test_max_runtime_and_cancel_stop_a_running_task_cleanly(duel_ctx, monkeypatc
     assert [r[0] for r in runs] == ["failed", "cancelled"] and "max-runtime" in runs[0][1]
 
 
+def test_a_stopped_worker_gives_its_task_back_and_its_run_is_interrupted(duel_ctx, monkeypatch):
+    task = app_tasks.submit_train(duel_ctx, app.TrainRequest(sport="duel"))
+    original = app_tasks.HANDLERS["train"]
+
+    def stopped_at_walk_forward(ctx, request, progress):
+        def report(phase, fraction):
+            if phase == "walk-forward":
+                raise app_tasks.WorkerStopped("signal 15")  # what SIGTERM raises in the worker
+            progress(phase, fraction)
+        return original(ctx, request, report)
+
+    monkeypatch.setitem(app_tasks.HANDLERS, "train", stopped_at_walk_forward)
+    with pytest.raises(KeyboardInterrupt):
+        app_tasks.run_worker(duel_ctx, once=True)
+    back = app_tasks.get_task(duel_ctx, task.task_id)
+    assert (back.status, back.attempts, back.message) == ("queued", 1, "the worker was stopped; requeued")
+    with session_scope(duel_ctx.engine) as s:
+        (run,) = s.scalars(sa.select(TrainingRun)).all()
+    assert run.status == "interrupted" and "WorkerStopped" in run.error_message
+    monkeypatch.setitem(app_tasks.HANDLERS, "train", original)
+    app_tasks.run_worker(duel_ctx, once=True)  # the next worker finishes it
+    done = app_tasks.get_task(duel_ctx, task.task_id)
+    assert (done.status, done.attempts) == ("completed", 2)
+
+
 # ----------------------------------------------------------------------------------- processes killed -9
 def test_a_worker_killed_mid_task_is_requeued_and_completed_by_another_with_nothing_half_written(duel_ctx,
                                                                                                   db_url, tmp_path):

@@ -84,26 +84,24 @@ def cancel_task(ctx: Context, task_id: int) -> TaskInfo:
     return info
 
 
-def _overall(progress: Callable[[str, float], None], phases: dict[str, tuple[float, float]]
-             ) -> Callable[[str, float], None]:
-    """A use case's per-phase ``progress(phase, fraction)`` as the task's overall fraction."""
-    def report(phase: str, fraction: float) -> None:
-        lo, hi = phases.get(phase, (None, None))
-        if lo is None:
-            progress(phase, report.last)  # type: ignore[attr-defined]
-            return
-        report.last = lo + (hi - lo) * min(max(float(fraction), 0.0), 1.0)  # type: ignore[attr-defined]
-        progress(phase, report.last)  # type: ignore[attr-defined]
+class _Overall:
+    """A use case's per-phase ``progress(phase, fraction)`` as the task's overall fraction (never backwards)."""
 
-    report.last = 0.0  # type: ignore[attr-defined]
-    return report
+    def __init__(self, progress: Callable[[str, float], None], phases: dict[str, tuple[float, float]]) -> None:
+        self.progress, self.phases, self.last = progress, phases, 0.0
+
+    def __call__(self, phase: str, fraction: float) -> None:
+        if phase in self.phases:
+            lo, hi = self.phases[phase]
+            self.last = max(self.last, lo + (hi - lo) * min(max(float(fraction), 0.0), 1.0))
+        self.progress(phase, self.last)
 
 
 def _run_train(ctx: Context, request: dict[str, Any], progress: Callable[[str, float], None]
                ) -> tuple[dict[str, Any], str]:
     from formguide.app.modelling import train
 
-    result = train(ctx, TrainRequest.model_validate(request), _overall(progress, TRAIN_PHASES))
+    result = train(ctx, TrainRequest.model_validate(request), _Overall(progress, TRAIN_PHASES))
     return result.json_data(), result.message
 
 
