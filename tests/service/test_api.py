@@ -293,6 +293,7 @@ def test_simulation_of_a_season(client):
     assert _error(client.get("/api/v1/simulations/golf/E0/2425"), 404, "unknown sport")["field"] == "path.sport"
     _error(client.get("/api/v1/simulations/nfl/NFL/2024"), 404, "unknown nfl league", "formguide ingest nfl")
     assert _error(client.get(url, params={"simulations": 0}), 422)["field"] == "query.simulations"
+    _error(client.get(url, params={"simulations": 200_001}), 422, "less than or equal to 200000")
 
 
 # ------------------------------------------------------------------------------------ health, errors

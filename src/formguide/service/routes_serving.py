@@ -22,6 +22,8 @@ from formguide.service.gate import context
 router = APIRouter(tags=["serving"])
 Ctx = Annotated[Context, Depends(context)]
 BetTypeQ = Annotated[str | None, Query(description="Bet type (default: the sport's first).")]
+#: Most seasons one HTTP request may simulate (one request must not hold the server for minutes).
+MAX_SIMULATIONS = 200_000
 
 
 @router.get("/training-history", response_model=list[RunSummary], summary="Training runs, most recent first")
@@ -90,7 +92,8 @@ def simulations(
     season: Annotated[str, Path(description="Season code, e.g. 2425.")],
     date_from: Annotated[date | None, Query(description="Simulate from this day (default: after the last "
                                             "result).")] = None,
-    simulations: Annotated[int, Query(ge=1, le=1_000_000, description="Simulated seasons.")] = 20000,
+    simulations: Annotated[int, Query(ge=1, le=MAX_SIMULATIONS, description=(
+        "Simulated seasons (a request's memory and time grow with it; the CLI allows more)."))] = 20000,
     seed: Annotated[int, Query(ge=0, description="Random seed.")] = 0,
     bet_type: BetTypeQ = None,
 ) -> SimulateResult:
