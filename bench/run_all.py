@@ -10,7 +10,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from _common import format_table  # noqa: E402
 
 BENCHES = ["bench_dixon_coles", "bench_features", "bench_simulate", "bench_ingest", "bench_f1_sim", "bench_pipeline",
-           "bench_f1_skill", "bench_nfl_season"]
+           "bench_f1_skill", "bench_nfl_season", "bench_nfl"]
 
 
 def main() -> None:
