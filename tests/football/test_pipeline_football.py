@@ -104,8 +104,12 @@ def test_served_features_equal_the_rows_training_stored(db_url, football_dir, tm
         assert {r.event_id for r in rows} == set(chosen.loc[days[chosen.index] == pd.Timestamp("2024-12-26"),
                                                              "event_id"])
         assert {(r.model_id, r.feature_set_version) for r in rows} == {(champ.id, champ.feature_set_version)}
-        # one row per event and market: the 1X2 and the over/under 2.5 goals the score matrix prices
-        assert {(r.market, r.line, r.entry_id) for r in rows} == {("1x2", None, 0), ("total", 2.5, 0)}
+        # one row per event and market: the 1X2, the over/under 2.5 goals and the Asian handicap (at the event's
+        # own line) the score matrix prices
+        assert {(r.market, r.line, r.entry_id) for r in rows if r.market != "asian_handicap"} == {
+            ("1x2", None, 0), ("total", 2.5, 0)}
+        per_event = pd.Series([(r.event_id, r.market) for r in rows]).value_counts()
+        assert (per_event == 1).all() and len(per_event) == 3 * len({r.event_id for r in rows})
     finally:
         engine.dispose()
 
