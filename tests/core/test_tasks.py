@@ -114,6 +114,31 @@ def test_two_concurrent_claimers_never_take_the_same_task(db_url):
         rows = list(s.scalars(sa.select(Task)))
     assert {(t.status, t.attempts) for t in rows} == {("running", 1)}
     assert {t.lease_owner for t in rows if t.id in got["a"]} == {"worker-a"}
+
+    # every lease expires; both workers requeue and claim again at once: each task once, attempt 2
+    later = utc_now() + timedelta(seconds=60)
+    requeued: dict[str, list[int]] = {"a": [], "b": []}
+    got = {"a": [], "b": []}
+    start = threading.Barrier(2)
+
+    def recoverer(name: str) -> None:
+        own = make_engine(db_url)
+        try:
+            start.wait()
+            requeued[name] = tasks.requeue_expired(own, now=later)
+            while (task := tasks.claim(own, f"worker-{name}", lease_s=600)) is not None:  # beyond ``later``
+                got[name].append(task.id)
+        finally:
+            own.dispose()
+
+    threads = [threading.Thread(target=recoverer, args=(n,)) for n in got]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert sorted(requeued["a"] + requeued["b"]) == ids and sorted(got["a"] + got["b"]) == ids
+    with session_scope(engine) as s:
+        assert {(t.status, t.attempts) for t in s.scalars(sa.select(Task))} == {("running", 2)}
     engine.dispose()
 
 

@@ -16,6 +16,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.exc import OperationalError
+
 from formguide.app.common import resolve_competition, resolve_model_type, sport_and_options
 from formguide.app.context import Context
 from formguide.app.schemas import TaskInfo, TrainRequest
@@ -160,10 +162,14 @@ def run_worker(ctx: Context, *, once: bool = False, poll: float = 1.0, lease_s: 
     owner, stop, done = tasks.new_owner(), stop or threading.Event(), 0
     log.info("worker %s started", owner)
     while not stop.is_set():
-        interrupt_dead_runs(ctx.engine)
-        tasks.requeue_expired(ctx.engine)
-        sweep_staging(ctx.artifacts)
-        task = tasks.claim(ctx.engine, owner, lease_s=lease_s, kinds=tuple(HANDLERS))
+        try:
+            interrupt_dead_runs(ctx.engine)
+            tasks.requeue_expired(ctx.engine)
+            sweep_staging(ctx.artifacts)
+            task = tasks.claim(ctx.engine, owner, lease_s=lease_s, kinds=tuple(HANDLERS))
+        except OperationalError as exc:  # the store is busy or unreachable: try again after a poll
+            log.warning("worker %s: store unavailable (%s); retrying", owner, str(exc).splitlines()[0])
+            task = None
         if task is not None:
             info = run_task(ctx, task, owner, lease_s=lease_s)
             done += 1

@@ -15,10 +15,13 @@ import os
 import threading
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Engine, select, text, update
+from sqlalchemy.orm import Session
 
 from formguide.core.errors import FormguideError
 from formguide.core.heartbeat import HOST, Heartbeat, utc_now
@@ -121,6 +124,25 @@ def claim(engine: Engine, owner: str, *, lease_s: float = DEFAULT_LEASE_S, kinds
     return None if task_id is None else get(engine, int(task_id))
 
 
+@contextmanager
+def _writing(engine: Engine) -> Iterator[Session]:
+    """A session holding the write lock from its start (SQLite: ``BEGIN IMMEDIATE``), so reading rows and then
+    changing them never meets a snapshot another worker made stale; PostgreSQL locks the rows it selects."""
+    with engine.connect() as conn:
+        if engine.dialect.name == "sqlite":
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        session = Session(bind=conn, expire_on_commit=False)
+        try:
+            yield session
+            session.flush()
+            conn.commit()
+        except BaseException:
+            conn.rollback()
+            raise
+        finally:
+            session.close()
+
+
 def _owned(engine: Engine, task_id: int, owner: str, **values: Any) -> bool:
     """Change a running task held by ``owner``; False when the lease is no longer this owner's."""
     with engine.begin() as conn:
@@ -157,7 +179,7 @@ def release(engine: Engine, task_id: int, owner: str, reason: str) -> bool:
 
 def cancel(engine: Engine, task_id: int) -> Task:
     """Cancel a queued task at once; ask a running one to stop at its next check; refuse a finished one."""
-    with session_scope(engine) as s:
+    with _writing(engine) as s:
         task = s.get(Task, int(task_id), with_for_update=True)
         if task is None:
             raise TaskNotFound(f"no task with id {task_id}")
@@ -175,7 +197,7 @@ def requeue_expired(engine: Engine, *, now: datetime | None = None) -> list[int]
     kept, failed with the reason after ``max_attempts``, cancelled if a cancel was asked; their ids."""
     now = now or utc_now()
     changed: list[int] = []
-    with session_scope(engine) as s:
+    with _writing(engine) as s:
         stmt = select(Task).where(Task.status == "running", Task.lease_expires_at < now)
         if engine.dialect.name == "postgresql":
             stmt = stmt.with_for_update(skip_locked=True)
