@@ -292,6 +292,35 @@ def test_a_stopped_worker_gives_its_task_back_and_its_run_is_interrupted(duel_ct
     assert (done.status, done.attempts) == ("completed", 2)
 
 
+def test_formguide_worker_once_runs_a_task_and_refuses_bad_flags_in_one_line(duel_ctx, db_url, tmp_path, capsys):
+    from tests.helpers import run_cli
+
+    bad = run_cli(["worker", "--once", "--poll", "0", "--db", db_url], capsys)
+    assert bad.code == 2 and bad.err.strip().splitlines() == [
+        "error: --poll and --lease must be positive seconds, got 0.0 and 60.0"]
+    task = app_tasks.submit_train(duel_ctx, app.TrainRequest(sport="duel"))
+    ran = run_cli(["worker", "--once", "--db", db_url, "--artifacts", tmp_path / "artifacts"], capsys)
+    assert ran.code == 0 and ran.out.startswith(f"task {task.task_id} completed: duel-DL v1")
+    assert run_cli(["worker", "--once", "--db", db_url], capsys).out == ""  # nothing queued: exits at once
+
+
+def test_staging_folders_of_dead_processes_are_swept_and_live_ones_kept(tmp_path):
+    models = tmp_path / "models"
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    dead_pid = int(gone.stdout)
+    dead = models / f".staging-duel-DL-v1-{dead_pid}-abcd1234"
+    young = models / f".staging-duel-DL-v2-{dead_pid}-abcd5678"
+    live = models / f".staging-duel-DL-v3-{os.getpid()}-abcd9999"
+    for folder in (dead, young, live):
+        folder.mkdir(parents=True)
+        (folder / "MODEL_CARD.md").write_text("half")
+    old = time.time() - 600
+    for folder in (dead, live):
+        os.utime(folder, (old, old))
+    assert app_tasks.sweep_staging(tmp_path) == [dead]
+    assert not dead.exists() and young.exists() and live.exists()
+
+
 # ----------------------------------------------------------------------------------- processes killed -9
 def test_a_worker_killed_mid_task_is_requeued_and_completed_by_another_with_nothing_half_written(duel_ctx,
                                                                                                   db_url, tmp_path):

@@ -41,6 +41,9 @@ def worker(
         what = info.message if info.status == "completed" else (info.error or info.message or "")
         out.print(f"task {info.task_id} {info.status}: {escape(what)}", soft_wrap=True)
 
-    signal.signal(signal.SIGTERM, _stop)
-    with context(db, artifacts) as ctx:
-        run_worker(ctx, once=once, poll=poll, lease_s=lease or DEFAULT_LEASE_S, report=report)
+    previous = signal.signal(signal.SIGTERM, _stop)
+    try:
+        with context(db, artifacts) as ctx:
+            run_worker(ctx, once=once, poll=poll, lease_s=lease or DEFAULT_LEASE_S, report=report)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
