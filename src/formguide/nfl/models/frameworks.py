@@ -19,7 +19,6 @@ import contextlib
 import importlib.util
 import io
 import tempfile
-import warnings
 from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import Any
@@ -35,6 +34,18 @@ __all__ = ["FRAMEWORKS", "Regressor", "make_regressor", "regressor_from_dict", "
 FRAMEWORKS: tuple[str, ...] = ("sklearn", "lightgbm", "xgboost", "h2o")
 #: Import name and the extra that installs it, for a framework outside the core dependencies.
 _EXTRAS = {"h2o": ("h2o", "h2o")}
+
+
+def nanmedian_columns(X: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Median of each column ignoring NaN (NaN for an all-NaN column): ``np.nanmedian(X, axis=0)`` by one
+    sort, without its column-by-column loop."""
+    X = np.asarray(X, dtype=np.float64)
+    ordered = np.sort(X, axis=0)  # NaN sort last
+    count = np.sum(~np.isnan(X), axis=0)
+    cols = np.arange(X.shape[1])
+    lo, hi = np.maximum((count - 1) // 2, 0), np.maximum(count // 2, 0)
+    return np.where(count > 0, 0.5 * (ordered[np.minimum(lo, len(X) - 1), cols] + ordered[np.minimum(hi, len(X) - 1), cols]),
+                    np.nan)
 
 
 def require_framework(framework: str) -> None:
@@ -76,18 +87,18 @@ class RidgeRegressor(Regressor):
         return (Z - self.mean_) / self.scale_
 
     def fit(self, X: NDArray[np.float64], y: NDArray[np.float64]) -> RidgeRegressor:
-        from sklearn.linear_model import Ridge
-
-        with warnings.catch_warnings():  # a feature missing from every training row (e.g. prices before 2006)
-            warnings.simplefilter("ignore", RuntimeWarning)
-            median = np.nanmedian(X, axis=0)
+        median = nanmedian_columns(X)  # NaN for a feature missing from every row (e.g. prices before 2006)
         self.median_ = np.where(np.isnan(median), 0.0, median)
         Z = np.where(np.isnan(X), self.median_, X)
         self.mean_ = Z.mean(axis=0)
         scale = Z.std(axis=0)
         self.scale_ = np.where(scale > 1e-12, scale, 1.0)
-        model = Ridge(alpha=self.alpha).fit((Z - self.mean_) / self.scale_, y)
-        self.coef_, self.intercept_ = model.coef_.astype(np.float64), float(model.intercept_)
+        S = (Z - self.mean_) / self.scale_
+        # sklearn's Ridge (centred, the intercept unpenalised) in closed form: the walk-forward refits it
+        # every week, and its input checks cost more than the solve
+        y_mean = float(np.mean(y))
+        self.coef_ = np.linalg.solve(S.T @ S + self.alpha * np.eye(S.shape[1]), S.T @ (y - y_mean))
+        self.intercept_ = y_mean - float(S.mean(axis=0) @ self.coef_)
         return self
 
     def predict(self, X: NDArray[np.float64]) -> NDArray[np.float64]:
