@@ -116,6 +116,14 @@ def prepare(engine: Engine | None, sport: Sport, competition: str, *, until: dat
     return Prepared(frame, X, sport.trainable(frame), fs)
 
 
+def _rows(idx: np.ndarray) -> np.ndarray | slice:
+    """The same rows as a slice when they are consecutive: pandas slices a wide frame without copying it,
+    where taking an index array copies every column (weekly refits of a baseline do it hundreds of times)."""
+    if idx.size and idx[-1] - idx[0] + 1 == idx.size and np.all(np.diff(idx) == 1):
+        return slice(int(idx[0]), int(idx[-1]) + 1)
+    return idx
+
+
 def walk_forward_forecast(sport: Sport, frame: pd.DataFrame, X: pd.DataFrame, trainable: np.ndarray,
                           model_type: str, params: dict[str, Any], *, start_day: int, end_day: int,
                           cadence: Cadence, progress: Callable[[int, int], None] | None = None,
@@ -129,10 +137,12 @@ def walk_forward_forecast(sport: Sport, frame: pd.DataFrame, X: pd.DataFrame, tr
         return np.asarray(out, dtype=np.float64).reshape(len(frame), -1)
 
     def fit(idx: np.ndarray) -> Any:
-        return make().fit(frame.iloc[idx], X.iloc[idx])
+        rows = _rows(idx)
+        return make().fit(frame.iloc[rows], X.iloc[rows])
 
     def predict(model: Any, idx: np.ndarray) -> np.ndarray:
-        return sport.forecast(model, frame.iloc[idx], X.iloc[idx])
+        rows = _rows(idx)
+        return sport.forecast(model, frame.iloc[rows], X.iloc[rows])
 
     return walk_forward(day_numbers(frame[sport.time_column]), trainable, fit=fit, predict=predict,
                         n_outputs=sport.n_outputs, start_day=start_day, end_day=end_day, groups=sport.groups(frame),
