@@ -101,35 +101,45 @@ def train_bet_types(ctx: Context, request: TrainRequest, progress: Progress | No
     return _train_result({sport.name: _train_section(lines)}, [])
 
 
-def train_all(ctx: Context, request: TrainAllRequest, progress: Progress | None = None) -> TrainBatchResult:
-    """Train every installed sport's default competition(s) and bet types with its first model and defaults."""
-    from formguide.app.modelling import train
-
-    plan = []
-    for name in sport_names():
-        sport = get_sport(name)
-        plan.append((sport, default_competitions(ctx, sport)))
+def _every_sport(ctx: Context, use_case: str, request_options: dict[str, Any],
+                 single: Callable[[Sport, str, str, dict[str, Any], Progress | None], Any],
+                 section_type: type, section_of: Callable[[Any], Any], progress: Progress | None
+                 ) -> tuple[dict[str, Any], list[str]]:
+    """Run ``single(sport, competition, bet type, options, progress)`` over every installed sport's default
+    competitions and bet types: a sport without data is skipped, options it lacks are left out and named."""
+    plan = [(sport, default_competitions(ctx, sport)) for sport in map(get_sport, sport_names())]
     total = max(sum(len(c) * len(s.bet_types) for s, c in plan), 1)
-    sections: dict[str, TrainSection] = {}
+    sections: dict[str, Any] = {}
     notes: list[str] = []
     done = 0
     for sport, competitions in plan:
         if not competitions:
-            sections[sport.name] = TrainSection(status="skipped", reason=f"no {sport.name} data in the store")
+            sections[sport.name] = section_type(status="skipped", reason=f"no {sport.name} data in the store")
             continue
-        options, left_out = applicable_options(sport, "train", request.options)
+        options, left_out = applicable_options(sport, use_case, request_options)
         if left_out:
-            notes.append(f"{sport.name}: {', '.join(left_out)} left out ({sport.name} train has no such option)")
+            notes.append(f"{sport.name}: {', '.join(left_out)} left out ({sport.name} {use_case} has no such option)")
 
         def run(code: str, bet_type: str, step: Progress | None, sport: Sport = sport,
-                options: dict[str, Any] = options) -> TrainResult:
-            single = TrainRequest(sport=sport.name, bet_type=bet_type, competition=code, until=request.until,
-                                  eval_seasons=request.eval_seasons, force=request.force,
-                                  max_runtime=request.max_runtime, options=options)
-            return train(ctx, single, step)
+                options: dict[str, Any] = options) -> Any:
+            return single(sport, code, bet_type, options, step)
 
-        sections[sport.name] = _train_section(_run_lines(sport, competitions, run, progress, (done, total)))
+        sections[sport.name] = section_of(_run_lines(sport, competitions, run, progress, (done, total)))
         done += len(competitions) * len(sport.bet_types)
+    return sections, notes
+
+
+def train_all(ctx: Context, request: TrainAllRequest, progress: Progress | None = None) -> TrainBatchResult:
+    """Train every installed sport's default competition(s) and bet types with its first model and defaults."""
+    from formguide.app.modelling import train
+
+    def single(sport: Sport, code: str, bet_type: str, options: dict[str, Any], step: Progress | None
+               ) -> TrainResult:
+        return train(ctx, TrainRequest(sport=sport.name, bet_type=bet_type, competition=code, until=request.until,
+                                       eval_seasons=request.eval_seasons, force=request.force,
+                                       max_runtime=request.max_runtime, options=options), step)
+
+    sections, notes = _every_sport(ctx, "train", request.options, single, TrainSection, _train_section, progress)
     return _train_result(sections, notes)
 
 
@@ -197,27 +207,13 @@ def predict_all(ctx: Context, request: PredictAllRequest, progress: Progress | N
     """Every installed sport's events in the window (default: that one day), each bet type by its champion."""
     from formguide.app.serving import predict
 
-    plan = [(sport, default_competitions(ctx, sport)) for sport in map(get_sport, sport_names())]
-    total = max(sum(len(c) * len(s.bet_types) for s, c in plan), 1)
-    sections: dict[str, PredictSection] = {}
-    notes: list[str] = []
-    done = 0
-    for sport, competitions in plan:
-        if not competitions:
-            sections[sport.name] = PredictSection(status="skipped", reason=f"no {sport.name} data in the store")
-            continue
-        options, left_out = applicable_options(sport, "predict", request.options)
-        if left_out:
-            notes.append(f"{sport.name}: {', '.join(left_out)} left out ({sport.name} predict has no such option)")
+    def single(sport: Sport, code: str, bet_type: str, options: dict[str, Any], step: Progress | None
+               ) -> PredictResult:
+        return predict(ctx, PredictRequest(sport=sport.name, bet_type=bet_type, competition=code, date=request.date,
+                                           days=request.days, options=options), step)
 
-        def run(code: str, bet_type: str, step: Progress | None, sport: Sport = sport,
-                options: dict[str, Any] = options) -> PredictResult:
-            single = PredictRequest(sport=sport.name, bet_type=bet_type, competition=code, date=request.date,
-                                    days=request.days, options=options)
-            return predict(ctx, single, step)
-
-        sections[sport.name] = _predict_section(_run_lines(sport, competitions, run, progress, (done, total)))
-        done += len(competitions) * len(sport.bet_types)
+    sections, notes = _every_sport(ctx, "predict", request.options, single, PredictSection, _predict_section,
+                                   progress)
     return _predict_result(request.date, request.days, sections, notes)
 
 
