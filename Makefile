@@ -14,7 +14,7 @@ PYTEST_WORKERS ?= 2
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e ".[dev,postgres,h2o]"
+	$(BIN)/pip install -q -e ".[dev,postgres,h2o,redis,mlflow]"
 	touch $@
 
 install: $(VENV)/.installed

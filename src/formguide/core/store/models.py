@@ -21,6 +21,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     false,
+    true,
     func,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -298,6 +299,59 @@ class Task(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime)
     started_at: Mapped[datetime | None] = mapped_column(DateTime)
     completed_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class Worker(Base):
+    """A worker seen alive (0007): its lease owner name, where it runs, its last heartbeat and current task."""
+
+    __tablename__ = "workers"
+
+    owner: Mapped[str] = mapped_column(String(255), primary_key=True)
+    host: Mapped[str] = mapped_column(String(255))
+    pid: Mapped[int] = mapped_column(Integer)
+    started_at: Mapped[datetime] = mapped_column(DateTime)
+    heartbeat_at: Mapped[datetime] = mapped_column(DateTime)
+    stopped_at: Mapped[datetime | None] = mapped_column(DateTime)
+    task_id: Mapped[int | None] = mapped_column(Integer)
+    tasks_done: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+
+
+class Schedule(Base):
+    """A recurring job (0007): the task ``kind`` and ``request`` the workers queue each time ``cadence`` is due."""
+
+    __tablename__ = "schedules"
+    __table_args__ = (UniqueConstraint("name", name="uq_schedules_name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(128))
+    kind: Mapped[str] = mapped_column(String(32))
+    request: Mapped[dict] = mapped_column(JSON)
+    cadence: Mapped[str] = mapped_column(String(64))
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    last_run_at: Mapped[datetime | None] = mapped_column(DateTime)
+    next_run_at: Mapped[datetime | None] = mapped_column(DateTime)
+    last_task_id: Mapped[int | None] = mapped_column(Integer)
+
+
+class OnlineFeature(Base):
+    """The latest feature row of an upcoming event (or entry) for one champion line, with the champion's
+    prediction for it (0007): what serving reads instead of computing."""
+
+    __tablename__ = "online_features"
+    __table_args__ = (UniqueConstraint("line", "event_id", "entry_id", name="uq_online_features_key"),
+                      Index("ix_online_features_event", "event_id"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sport: Mapped[str] = mapped_column(String(32))
+    line: Mapped[str] = mapped_column(String(128))
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"))
+    entry_id: Mapped[int] = mapped_column(Integer, default=WHOLE_EVENT, server_default="0")
+    feature_set_version: Mapped[str | None] = mapped_column(String(96))
+    values: Mapped[dict] = mapped_column(JSON)
+    model_id: Mapped[int | None] = mapped_column(ForeignKey("models.id", ondelete="SET NULL"))
+    prediction: Mapped[dict | None] = mapped_column(JSON)
+    materialised_at: Mapped[datetime] = mapped_column(DateTime)
 
 
 class Prediction(Base):
