@@ -42,6 +42,9 @@ __all__ = [
     "RatingsRequest",
     "RatingsResult",
     "RunSummary",
+    "ScheduleInfo",
+    "ScheduleListResult",
+    "ScheduleRequest",
     "SeasonSummary",
     "SimulateRequest",
     "SimulateResult",
@@ -392,12 +395,52 @@ class TaskInfo(Result):
     completed_at: datetime | None = None
 
 
+# ------------------------------------------------------------------------------------------ schedules
+#: What a schedule queues: a training run, an import, a day's predictions, or an import followed by them.
+ScheduleKind = Literal["train", "ingest", "predict", "refresh"]
+
+
+class ScheduleRequest(Request):
+    """A recurring task (``formguide schedule add``): ``cron`` in UTC, the task's request from the rest."""
+
+    name: str = Field(min_length=1, max_length=128, description="Unique name, no spaces.")
+    kind: ScheduleKind
+    cron: str = Field(description="Cron expression (minute hour day month weekday) in UTC, e.g. '0 6 * * *'.")
+    competition: str | None = Field(None, description="Competition code (train/predict/refresh; default: the "
+                                    "sport's default).")
+    bet_type: str | None = Field(None, description=BET_TYPE_DESCRIPTION)
+    paths: list[Path] | None = Field(None, min_length=1, description="Files or folders to import (ingest/refresh; "
+                                     "default: the sport's folders under the data folder).")
+    days: int = Field(1, ge=1, le=366, description="Days of events each predict/refresh run predicts.")
+    enabled: bool = True
+
+
+class ScheduleInfo(Result):
+    """A schedule with when it ran last, its last task and when it runs next."""
+
+    name: str
+    kind: str
+    cron: str
+    enabled: bool
+    request: dict[str, Any] = Field(description="The request each task it queues runs.")
+    created_at: datetime
+    last_run_at: datetime | None = None
+    next_run_at: datetime | None = Field(None, description="UTC; none while disabled.")
+    last_task_id: int | None = None
+    last_task_status: str | None = None
+
+
+class ScheduleListResult(Result):
+    schedules: list[ScheduleInfo]
+
+
 # ------------------------------------------------------------------------------------- JSON Schemas
 #: Results whose ``--json`` output is the model itself (a backtest writes its report, a simulation its data: the
 #: sport's own shapes, documented in the README).
 RESULTS: dict[str, type[BaseModel]] = {"ingest": IngestResult, "train": TrainResult, "predict": PredictResult,
                                        "ratings": RatingsResult, "models-show": ModelDetail,
-                                       "train-all": TrainBatchResult, "predict-all": PredictBatchResult}
+                                       "train-all": TrainBatchResult, "predict-all": PredictBatchResult,
+                                       "schedule-list": ScheduleListResult}
 
 
 def json_schemas() -> dict[str, dict[str, Any]]:

@@ -21,7 +21,7 @@ from sqlalchemy.exc import OperationalError
 from formguide.app.common import resolve_competition, resolve_model_type, sport_and_options
 from formguide.app.context import Context
 from formguide.app.schemas import TaskInfo, TrainRequest
-from formguide.core import tasks
+from formguide.core import schedules, tasks
 from formguide.core.errors import FormguideError
 from formguide.core.heartbeat import RUN_STALE_S, interrupt_dead_runs, pid_alive
 from formguide.core.store.models import Task
@@ -103,6 +103,7 @@ def _run_train(ctx: Context, request: dict[str, Any], progress: Callable[[str, f
                ) -> tuple[dict[str, Any], str]:
     from formguide.app.modelling import train
 
+    request = {k: v for k, v in request.items() if k != "schedule"}  # queued by a schedule: its name
     result = train(ctx, TrainRequest.model_validate(request), _Overall(progress, TRAIN_PHASES))
     return result.json_data(), result.message
 
@@ -159,12 +160,15 @@ def run_worker(ctx: Context, *, once: bool = False, poll: float = 1.0, lease_s: 
     and clears their half-written artifact folders."""
     if not poll > 0 or not lease_s > 0:
         raise FormguideError(f"--poll and --lease must be positive seconds, got {poll} and {lease_s}")
+    import formguide.app.scheduling  # noqa: F401 - registers the ingest, predict and refresh handlers
+
     owner, stop, done = tasks.new_owner(), stop or threading.Event(), 0
     log.info("worker %s started", owner)
     while not stop.is_set():
         try:
             interrupt_dead_runs(ctx.engine)
             tasks.requeue_expired(ctx.engine)
+            schedules.enqueue_due(ctx.engine)  # once each, however many workers poll at the same time
             sweep_staging(ctx.artifacts)
             task = tasks.claim(ctx.engine, owner, lease_s=lease_s, kinds=tuple(HANDLERS))
         except OperationalError as exc:  # the store is busy or unreachable: try again after a poll

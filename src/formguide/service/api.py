@@ -12,7 +12,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
@@ -25,6 +25,7 @@ from formguide.core.store.db import head_revision, redact_url
 from formguide.service import routes_catalog, routes_models, routes_serving
 from formguide.service.errors import ErrorBody, install_error_handlers, unexpected_errors
 from formguide.service.gate import StoreGate
+from formguide.service.metrics import CONTENT_TYPE, MetricsMiddleware, ServiceMetrics
 
 __all__ = ["API_PREFIX", "Health", "create_app"]
 
@@ -74,8 +75,10 @@ def create_app(settings: Settings | None = None, context_factory: Callable[[], C
                   description="Calibrated sports probabilities over HTTP: the same use cases as the `formguide` "
                   "command line. Reads are open; writes need `Authorization: Bearer $FORMGUIDE_API_TOKEN`.")
     app.state.settings, app.state.gate = settings, gate
+    app.state.metrics = ServiceMetrics(lambda: gate.context().engine)
     install_error_handlers(app)
     app.middleware("http")(unexpected_errors)
+    app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)  # outermost: sees every answer, 500s too
 
     api = APIRouter(prefix=API_PREFIX, responses=_ERRORS)
     for module in (routes_catalog, routes_models, routes_serving):
@@ -87,5 +90,12 @@ def create_app(settings: Settings | None = None, context_factory: Callable[[], C
     def health(request: Request) -> JSONResponse:
         code, body = _health(gate, settings)
         return JSONResponse(body.model_dump(mode="json"), status_code=code)
+
+    @app.get("/metrics", response_class=Response, tags=["health"], summary="Prometheus metrics",
+             responses={200: {"content": {CONTENT_TYPE: {}}, "description": "Prometheus text format."}})
+    def metrics() -> Response:
+        """Requests and latency per route template and status, predictions served, tasks by status, task
+        durations and worker heartbeats (read from the store at scrape time), and any registered collector."""
+        return Response(app.state.metrics.exposition(), media_type=CONTENT_TYPE)
 
     return app

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Depends, Path, Query, Request
 
 from formguide.app import list_runs, predict, simulate
 from formguide.app.context import Context
@@ -18,6 +18,7 @@ from formguide.app.schemas import PredictRequest, PredictResult, RunSummary, Sim
 from formguide.service.catalog import check_league, check_season, check_sport
 from formguide.service.errors import ApiError
 from formguide.service.gate import context
+from formguide.service.metrics import count_predictions
 
 router = APIRouter(tags=["serving"])
 Ctx = Annotated[Context, Depends(context)]
@@ -59,6 +60,7 @@ def _window(day: date | None, days: int | None, date_from: date | None, date_to:
             summary="The champion's probabilities for a window of events")
 def predictions(
     ctx: Ctx,
+    http: Request,
     sport: Annotated[str, Query(description="Sport plug-in.")] = "football",
     league: Annotated[str | None, Query(description="Competition code (the sport's default if it has one).")]
         = None,
@@ -80,7 +82,9 @@ def predictions(
     options: dict[str, Any] = {k: v for k, v in {"min_edge": min_edge, "tier": tier}.items() if v is not None}
     request = PredictRequest(sport=found.name, bet_type=bet_type, competition=league, date=first, days=n_days,
                              options=options)
-    return predict(ctx, request)
+    result = predict(ctx, request)
+    count_predictions(http.app, result.sport, "predictions", len(result.events))
+    return result
 
 
 @router.get("/simulations/{sport}/{league}/{season}", response_model=SimulateResult,
