@@ -13,6 +13,7 @@ setting                   environment variable         default
 ``data_dir``              ``FORMGUIDE_DATA``           ``<home>/data``
 ``log_level``             ``FORMGUIDE_LOG_LEVEL``      ``WARNING`` (``FORMGUIDE_LOG`` is read too)
 ``api_token``             ``FORMGUIDE_API_TOKEN``      none: the HTTP API's write endpoints answer 403
+``redis_url``             ``FORMGUIDE_REDIS_URL``      none: online rows live in the store's table only
 ========================  ==========================  =====================================================
 
 A relative path or SQLite file given by the user is resolved against the working directory once, when the
@@ -70,6 +71,8 @@ class Settings(BaseSettings):
                            "FORMGUIDE_LOG"), description="Console log level.")
     api_token: SecretStr | None = Field(default=None, description=(
         "Bearer token the HTTP API's write endpoints require (none set: they are refused)."))
+    redis_url: str | None = Field(default=None, description=(
+        "Redis URL of the online store's mirror (extra [redis]); none: served rows are read from the store."))
 
     @field_validator("home", "artifacts_dir", "data_dir", mode="after")
     @classmethod

@@ -22,7 +22,7 @@ from formguide.app.context import Context
 from formguide.core.errors import StoreError
 from formguide.core.settings import Settings, load_settings
 from formguide.core.store.db import head_revision, redact_url
-from formguide.service import routes_catalog, routes_models, routes_serving
+from formguide.service import routes_catalog, routes_models, routes_serving, ui
 from formguide.service.errors import ErrorBody, install_error_handlers, unexpected_errors
 from formguide.service.gate import StoreGate
 from formguide.service.metrics import CONTENT_TYPE, MetricsMiddleware, ServiceMetrics
@@ -98,4 +98,5 @@ def create_app(settings: Settings | None = None, context_factory: Callable[[], C
         durations and worker heartbeats (read from the store at scrape time), and any registered collector."""
         return Response(app.state.metrics.exposition(), media_type=CONTENT_TYPE)
 
+    ui.mount(app)  # the web UI at /, after the API so /api/v1, /health and /metrics match first
     return app

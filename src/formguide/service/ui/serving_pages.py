@@ -1,0 +1,136 @@
+"""Web UI pages that serve the champions: a day's predictions, a race's field, a season's simulation.
+
+Each page calls the route function of the matching API endpoint (``service.routes_serving``), so its request is
+built and checked exactly as ``GET /api/v1/predictions`` or ``GET /api/v1/simulations/...`` build theirs, and
+the use case underneath is the one the CLI calls. A user's mistake (unknown league, no champion, a bad date)
+is shown in place on the page with the API's status code; the page never shows a traceback.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+
+from formguide.app.champions import champions
+from formguide.app.context import Context
+from formguide.core.sport import available_sports, get_sport
+from formguide.service import routes_serving
+from formguide.service.gate import context
+from formguide.service.ui.render import page
+from formguide.service.ui.serving_data import (
+    PageError,
+    call_use_case,
+    event_cards,
+    leagues_of,
+    parse_date,
+    parse_number,
+    sim_table,
+    sport_choices,
+)
+
+__all__ = ["router"]
+
+router = APIRouter(include_in_schema=False)
+Ctx = Annotated[Context, Depends(context)]
+Text = Annotated[str | None, Query()]
+TIERS = ("A", "B", "C", "D")
+
+
+def _default_sport(ctx: Context) -> str:
+    """The first sport with a champion (the one a visitor most likely came for), else the first installed."""
+    lines = champions(ctx)
+    names = sorted(available_sports())
+    return lines[0].sport if lines else (names[0] if names else "football")
+
+
+def _default_league(ctx: Context, sport: str) -> str | None:
+    """The sport's default competition, else the first with a champion, else none (the use case says so)."""
+    if sport not in available_sports() or get_sport(sport).default_competition is not None:
+        return None
+    lines = [c.competition for c in champions(ctx, sport) if c.competition]
+    return lines[0] if lines else None
+
+
+def _clean(value: str | None) -> str | None:
+    return value.strip() if value is not None and value.strip() else None
+
+
+@router.get("/predictions", response_class=HTMLResponse)
+def predictions_page(request: Request, ctx: Ctx, sport: Text = None, league: Text = None,
+                     date: Text = None, bet_type: Text = None, min_edge: Text = None,
+                     tier: Text = None) -> HTMLResponse:
+    """A day's events of a sport with probability bars, odds, edges and tiers; filters as a GET form."""
+    sport = _clean(sport) or _default_sport(ctx)
+    league = _clean(league) or _default_league(ctx, sport)
+    form = {"sport": sport, "league": league or "", "date": _clean(date) or "", "bet_type": _clean(bet_type) or "",
+            "min_edge": _clean(min_edge) or "", "tier": _clean(tier) or ""}
+    data: dict[str, Any] = {"form": form, "sports": sport_choices(), "tiers": TIERS,
+                            "leagues": leagues_of(ctx, sport), "result": None, "cards": [], "error": None}
+    status = 200
+    try:
+        day = parse_date(date)
+        edge = parse_number(min_edge, "minimum edge")
+        result = call_use_case(lambda: routes_serving.predictions(
+            ctx, http=request, sport=sport, league=league, day=day, days=None, date_from=None, date_to=None,
+            bet_type=_clean(bet_type), min_edge=edge, tier=_clean(tier)))
+        view = result.views[0] if result.views else None
+        data.update(result=result, cards=event_cards(result.events, view))
+    except PageError as exc:
+        status, data["error"] = exc.status, exc.message
+    return page(request, "predictions.html", "Predictions", status_code=status, **data)
+
+
+# ------------------------------------------------------------------------------------------ simulations
+def _simulation_choices(ctx: Context) -> list[dict[str, Any]]:
+    """Every stored competition of the sports that simulate seasons, with its seasons (newest first)."""
+    out = []
+    for choice in sport_choices():
+        if choice.can_simulate:
+            for c in leagues_of(ctx, choice.name):
+                out.append({"sport": choice.name, "league": c.code, "name": c.name,
+                            "seasons": [s.code for s in reversed(c.seasons)]})
+    return out
+
+
+@router.get("/simulations", response_class=HTMLResponse, response_model=None)
+def simulations_picker(request: Request, ctx: Ctx, sport: Text = None, league: Text = None,
+                       season: Text = None, league_key: Text = None) -> HTMLResponse | RedirectResponse:
+    """The picker; with sport, league and season given (the picker's GET form sends ``league_key`` =
+    ``sport/league``) the simulation's own page."""
+    sport, league, season = _clean(sport), _clean(league), _clean(season)
+    if league_key and "/" in league_key:
+        sport, league = (_clean(part) for part in league_key.split("/", 1))
+    if sport and league and season:
+        return RedirectResponse(f"/simulations/{quote(sport)}/{quote(league)}/{quote(season)}", status_code=303)
+    return page(request, "simulation.html", "Season simulation", choices=_simulation_choices(ctx), result=None,
+                error=None, form={"sport": sport or "", "league": league or "", "season": season or ""})
+
+
+@router.get("/simulations/{sport}/{league}/{season}", response_class=HTMLResponse)
+def simulation_page(request: Request, ctx: Ctx, sport: str, league: str, season: str, date_from: Text = None,
+                    simulations: Text = None, seed: Text = None) -> HTMLResponse:
+    """The season's Monte Carlo, drawn from the simulation's own table: probability columns as bars."""
+    form = {"sport": sport, "league": league, "season": season, "date_from": _clean(date_from) or "",
+            "simulations": _clean(simulations) or "", "seed": _clean(seed) or ""}
+    data: dict[str, Any] = {"form": form, "choices": _simulation_choices(ctx), "result": None, "error": None,
+                            "tables": []}
+    status = 200
+    try:
+        start = parse_date(date_from, "from")
+        n = parse_number(simulations, "simulations", int)
+        if n is not None and not 1 <= n <= routes_serving.MAX_SIMULATIONS:
+            raise PageError(422, f"simulations: between 1 and {routes_serving.MAX_SIMULATIONS:,} seasons a "
+                            f"request, got {n:,}")
+        s = parse_number(seed, "seed", int)
+        if s is not None and s < 0:
+            raise PageError(422, f"seed: must be 0 or more, got {s}")
+        result = call_use_case(lambda: routes_serving.simulations(
+            ctx, sport=sport, league=league, season=season, date_from=start,
+            simulations=20000 if n is None else n, seed=0 if s is None else s, bet_type=None))
+        data.update(result=result, tables=[(v, *sim_table(v)) for v in result.views])
+    except PageError as exc:
+        status, data["error"] = exc.status, exc.message
+    return page(request, "simulation.html", f"Simulation {league} {season}", status_code=status, **data)
