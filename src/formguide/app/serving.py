@@ -1,7 +1,9 @@
 """Use cases that serve the champion: predict a window of events, simulate the rest of a season.
 
-A served result is kept (``core.resultcache``) for the same request on the same data and champion, so asking
-again reads one row; every prediction served, fresh or kept, is recorded in ``predictions``.
+A request whose window has current materialised rows (``app.online``: the same serving code run ahead of time)
+is answered from them, and its forecasts are recorded once per (model, event, market, line, as_of). Otherwise a
+served result is kept (``core.resultcache``) for the same request on the same data and champion, so asking
+again reads one row; every prediction served that way, fresh or kept, is recorded in ``predictions``.
 """
 
 from __future__ import annotations
@@ -14,14 +16,29 @@ from pydantic import ValidationError
 
 from formguide.app.common import Progress, resolve_competition, sport_and_options
 from formguide.app.context import Context
-from formguide.app.schemas import PredictRequest, PredictResult, SimulateRequest, SimulateResult
+from formguide.app.online import served_from_online
+from formguide.app.schemas import (
+    PredictRequest,
+    PredictResult,
+    RaceFieldEntry,
+    RaceFieldRequest,
+    RaceFieldResult,
+    SimulateRequest,
+    SimulateResult,
+)
 from formguide.core import resultcache
 from formguide.core.errors import FormguideError
 from formguide.core.serving import load_champion, serve, store_predictions
-from formguide.core.sport import ForecastRow, Sport
+from formguide.core.sport import ForecastRow, Sport, available_sports, get_sport
+from formguide.core.store.db import session_scope
+from formguide.core.store.models import ModelRecord
 from formguide.core.views import TableView
 
-__all__ = ["predict", "simulate"]
+__all__ = ["NoRaceFieldsError", "predict", "race_field", "race_field_sports", "simulate"]
+
+
+class NoRaceFieldsError(FormguideError):
+    """A race field asked of a sport whose events are not races (its contract's ``race_reference`` is None)."""
 
 
 def _cache_key(ctx: Context, sport: Sport, competition: str, line: str, use_case: str, request: Any) -> str:
@@ -52,6 +69,9 @@ def predict(ctx: Context, request: PredictRequest, progress: Progress | None = N
     sport, options = sport_and_options(request.sport, "predict", request.options, request.bet_type)
     competition = resolve_competition(ctx, sport, request.competition)
     line = sport.line_name(competition, options)
+    online = served_from_online(ctx, sport, competition, line, options, request.date, request.days)
+    if online is not None:  # current materialised rows of this window (app.online): nothing to compute
+        return online
     key = _cache_key(ctx, sport, competition, line, "predict", request)
     kept = resultcache.get(ctx.engine, key)
     result = None if kept is None else _restore(PredictResult, kept)
@@ -107,4 +127,40 @@ def simulate(ctx: Context, request: SimulateRequest, progress: Progress | None =
     result = SimulateResult(sport=sport.name, bet_type=sport.bet_type, competition=competition, season=request.season, data=output.data)
     result.views.append(output.view)
     _keep(ctx, key, sport, "simulate", result)
+    return result
+
+
+def race_field_sports() -> list[str]:
+    """The installed sports whose contract serves single race fields (``Sport.race_reference``)."""
+    return sorted(name for name in available_sports() if get_sport(name).has_race_fields)
+
+
+def race_field(ctx: Context, request: RaceFieldRequest, progress: Progress | None = None) -> RaceFieldResult:
+    """One race's field as ``formguide predict --race`` serves it, with each entry's finishing-position
+    distribution: the same ``predict`` use case (so the same champion, refit, cache and stored rows)."""
+    sport = get_sport(request.sport)
+    if not sport.has_race_fields:
+        raise NoRaceFieldsError(f"{sport.name} has no race fields (its events are not races); sports with race "
+                                f"fields: {', '.join(race_field_sports()) or 'none installed'}")
+    options: dict[str, Any] = {"race": request.race, "positions": True, "simulations": request.simulations,
+                               "seed": request.seed}
+    if request.moment is not None:
+        options["moment"] = request.moment
+    _, parsed = sport_and_options(sport.name, "predict", options)
+    served = predict(ctx, PredictRequest(sport=sport.name, options=options, days=1), progress)
+    if len(served.events) != 1:  # a race reference names one event; anything else is a defect of the sport
+        raise RuntimeError(f"race {request.race} gave {len(served.events)} events, expected one")
+    event = served.events[0]
+    with session_scope(ctx.engine) as s:
+        version = s.get(ModelRecord, served.model_id).version
+    entries = [RaceFieldEntry.model_validate({k: v for k, v in e.items() if k != "positions"})
+               for e in event["entries"]]
+    result = RaceFieldResult(
+        sport=sport.name, race=request.race.strip(), event_id=event["event_id"], name=event["name"],
+        date=event["date"], details=event.get("details", {}), moment=parsed.model_dump().get("moment"),
+        model=served.model, model_id=served.model_id, model_version=version,
+        feature_set_version=served.feature_set_version, as_of=served.as_of, refitted=served.refitted,
+        simulations=request.simulations, seed=request.seed, entries=entries,
+        positions=[e["positions"] for e in event["entries"]], messages=list(served.messages))
+    result.views = list(served.views)
     return result
