@@ -58,6 +58,10 @@ def ingest(ctx: Context, request: IngestRequest, progress: Progress | None = Non
                                f"{sum(bool(f.warnings) for f in files)} file(s); `--json FILE` lists each with its "
                                "file and row")
     result.messages += [f"rejected {f.error}" for f in files if f.error]
+    if result.inserted or result.updated:  # the data changed: online rows follow (app.online)
+        from formguide.app.online import refresh_online
+
+        refresh_online(ctx, sport.name, reason="ingest")
     return result
 
 

@@ -47,6 +47,10 @@ def train(ctx: Context, request: TrainRequest, progress: Progress | None = None)
         result.views.append(evaluation_view(sport, f"walk-forward evaluation {_span(evaluation)}", evaluation))
     if outcome.card_path:
         result.messages.append(f"model card: {outcome.card_path}")
+    if outcome.promoted:  # a new champion: its online rows replace the old one's (app.online)
+        from formguide.app.online import refresh_online
+
+        refresh_online(ctx, sport.name, competition, reason="train", line=plan.line)
     return result
 
 

@@ -83,7 +83,16 @@ def promote_model(ctx: Context, ref: str) -> ModelSummary:
             folder = artifacts.model_dir(ctx.artifacts, m.name, m.version)
             if folder.is_dir():
                 (folder / "MODEL_CARD.md").write_text(_card(m, folder), encoding="utf-8")
-        return _summary(record)
+        summary = _summary(record)
+    _refresh_online(ctx, summary)
+    return summary
+
+
+def _refresh_online(ctx: Context, summary: ModelSummary) -> None:
+    """The line's online rows follow its new champion (app.online; a failure there is logged, not raised)."""
+    from formguide.app.online import refresh_online
+
+    refresh_online(ctx, summary.sport, reason="promote", line=summary.name)
 
 
 def export_models(ctx: Context, path: Path, refs: list[str] | None = None) -> ExportResult:

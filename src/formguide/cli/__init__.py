@@ -488,6 +488,7 @@ def runs_list(
     show_list(items, runs_view(items), json_target, wide)
 
 
+from formguide.cli import materialise as _materialise  # noqa: E402, F401 - registers `formguide materialise`
 from formguide.cli import service as _service  # noqa: E402, F401 - registers `formguide serve`
 
 
