@@ -155,7 +155,8 @@ def _has_upcoming(ctx: Context, sport: str, competition: str) -> bool:
     return bool(n)
 
 
-def refresh_online(ctx: Context, sport_name: str, competition: str | None = None, reason: str = "") -> int:
+def refresh_online(ctx: Context, sport_name: str, competition: str | None = None, reason: str = "",
+                   line: str | None = None) -> int:
     """Bring the sport's online rows up to date after ``reason`` (an ingest, a train, a promotion).
 
     Never fails the use case that called it: a line that cannot be materialised is logged and keeps no rows
@@ -163,26 +164,26 @@ def refresh_online(ctx: Context, sport_name: str, competition: str | None = None
     """
     try:
         sport = get_sport(sport_name)
-        lines = _champion_lines(ctx, sport, competition)
+        lines = [x for x in _champion_lines(ctx, sport, competition) if line is None or x[2] == line]
     except FormguideError as exc:
         log.warning("online rows of %s not refreshed after %s: %s", sport_name, reason, exc)
         return 0
     frames: dict[str, pd.DataFrame] = {}
     done = 0
-    for view, comp, line in lines:
+    for view, comp, name in lines:
         try:
-            kept = online.TableStore(ctx.engine).meta(line)
+            kept = online.TableStore(ctx.engine).meta(name)
             if kept is not None and kept.until is not None:  # an explicit window stays that window
                 start = pd.Timestamp(kept.as_of)
                 days = int((pd.Timestamp(kept.until) - start).days)
-                _one(ctx, view, comp, line, start, days, frames)
+                _one(ctx, view, comp, name, start, days, frames)
             elif kept is not None or _has_upcoming(ctx, view.name, comp):
-                _one(ctx, view, comp, line, None, None, frames)
+                _one(ctx, view, comp, name, None, None, frames)
             else:
                 continue
             done += 1
         except FormguideError as exc:
-            log.warning("online rows of %s not refreshed after %s: %s", line, reason, exc)
+            log.warning("online rows of %s not refreshed after %s: %s", name, reason, exc)
     return done
 
 
