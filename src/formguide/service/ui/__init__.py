@@ -13,13 +13,13 @@ from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
-from formguide.service.ui import actions, pages, training
+from formguide.service.ui import actions, pages, serving_pages, training
 from formguide.service.ui.common import UiError, error_page
 
 __all__ = ["PAGES", "mount"]
 
 #: Page routers, in the order they are matched.
-PAGES = (pages.router, training.router, actions.router)
+PAGES = (pages.router, training.router, actions.router, serving_pages.router)
 
 
 def mount(app: FastAPI) -> None:

@@ -12,6 +12,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from formguide.app import promote_model, show_model
 from formguide.service.ui.common import UiError, error_page, shown
+from formguide.service.ui.pages import model_id_of
 from formguide.service.ui.render import page
 from formguide.service.ui.session import (
     COOKIE,
@@ -60,9 +61,13 @@ def logout(request: Request) -> Response:
     return response
 
 
-@router.post("/models/{model_id}/promote", name="ui_promote")
-async def promote(request: Request, model_id: int) -> Response:
+@router.post("/models/{model_ref}/promote", name="ui_promote")
+async def promote(request: Request, model_ref: str) -> Response:
     form = await request.form()
+    try:
+        model_id = model_id_of(model_ref)
+    except UiError as exc:
+        return error_page(request, exc)
     return await run_in_threadpool(_promote, request, model_id, form.get("confirm") == "yes")
 
 
@@ -70,7 +75,7 @@ def _promote(request: Request, model_id: int, confirmed: bool) -> Response:
     try:
         refused = check_write(request)
         if refused is not None:
-            raise UiError(401 if "sign in" in refused else 403, refused)
+            raise UiError(*refused)
         detail = shown(request, lambda ctx: show_model(ctx, str(model_id)))
         if not confirmed:
             return page(request, "confirm_promote.html", title="Promote?", detail=detail)

@@ -12,6 +12,7 @@ from sqlalchemy.exc import OperationalError
 
 from formguide.app.context import Context
 from formguide.core.errors import FormguideError
+from formguide.core.tasks import TaskNotFound
 from formguide.service.errors import ApiError, status_of
 from formguide.service.ui.render import page
 
@@ -37,6 +38,8 @@ def shown(request: Request, use_case: Callable[[Context], T]) -> T:
     """Run ``use_case`` on the context; a formguide error or an unreachable store becomes a :class:`UiError`."""
     try:
         return use_case(app_context(request))
+    except TaskNotFound as exc:
+        raise UiError(404, str(exc)) from None
     except ApiError as exc:
         raise UiError(exc.status, exc.message) from None
     except FormguideError as exc:

@@ -12,7 +12,7 @@ from fastapi.responses import HTMLResponse
 from formguide.app import list_runs, show_model
 from formguide.app.champions import champions, model_lines
 from formguide.core.sport import available_sports, get_sport
-from formguide.service.ui.common import shown
+from formguide.service.ui.common import UiError, shown
 from formguide.service.ui.render import page
 
 __all__ = ["router"]
@@ -68,8 +68,13 @@ def _best(versions: list[Any], columns: list[str], lower: frozenset[str]) -> dic
     best = {}
     for c in columns:
         scored = [(m.metrics[c], m.id) for m in versions if isinstance(m.metrics.get(c), int | float)]
-        if len(scored) > 1:
-            best[c] = (min(scored) if c in lower else max(scored))[1]
+        values = sorted(v for v, _ in scored)
+        if len(scored) < 2 or values[0] == values[-1]:
+            continue
+        top = values[0] if c in lower else values[-1]
+        winners = [i for v, i in scored if v == top]
+        if len(winners) == 1:  # a tie marks nothing
+            best[c] = winners[0]
     return best
 
 
@@ -110,8 +115,16 @@ def importance_rows(card: str) -> list[dict[str, Any]]:
     return rows
 
 
-@router.get("/models/{model_id}", response_class=HTMLResponse, name="ui_model")
-def model_page(request: Request, model_id: int) -> HTMLResponse:
+def model_id_of(text: str) -> int:
+    """A model id from the path: a positive whole number, else the page says so (404)."""
+    if not text.isdigit() or int(text) < 1:
+        raise UiError(404, f"no model {text!r}: a model id is a positive whole number (see the Models page)")
+    return int(text)
+
+
+@router.get("/models/{model_ref}", response_class=HTMLResponse, name="ui_model")
+def model_page(request: Request, model_ref: str) -> HTMLResponse:
+    model_id = model_id_of(model_ref)
     detail = shown(request, lambda ctx: show_model(ctx, str(model_id)))
     line = next((m for m in shown(request, lambda ctx: model_lines(ctx, detail.model.sport)) if m.id == model_id),
                 None)

@@ -26,7 +26,8 @@ TEMPLATES = Jinja2Templates(directory=str(HERE / "templates"))
 
 #: The navigation: (path, label). A page module adds its entry here (see /tmp/docs/ui-core.md, "adding a page").
 NAV: list[tuple[str, str]] = [("/", "Dashboard"), ("/training", "Training"), ("/history", "History"),
-                              ("/models", "Models")]
+                              ("/models", "Models"), ("/predictions", "Predictions"), ("/races", "Races"),
+                              ("/simulations", "Simulations")]
 
 
 def _num(value: Any, digits: int = 4) -> str:

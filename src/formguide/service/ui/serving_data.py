@@ -150,6 +150,7 @@ class EventCard(BaseModel):
     stake: str | None = None
     actual: str | None = None
     settlement: str | None = None
+    profit: str | None = None
     extra: list[tuple[str, str]] = Field(default_factory=list, description="Further markets and the result, as "
                                          "(header, text) from the result's own table.")
     entries: list[dict[str, Any]] = Field(default_factory=list, description="A field event's entries (bars).")
@@ -178,7 +179,8 @@ def _labels(view: TableView | None, keys: list[str]) -> dict[str, str]:
 
 
 #: Columns of a match table the card already shows in its own form.
-_SHOWN = {"date", "match", "bet", "edge", "tier", "stake", "result", "settled", "best", "fair", "american", "line"}
+_SHOWN = {"date", "match", "bet", "edge", "tier", "stake", "result", "settled", "profit", "best", "fair", "american",
+          "line"}
 
 
 def _match_card(event: dict[str, Any], row: dict[str, Any] | None, view: TableView | None) -> EventCard:
@@ -199,13 +201,14 @@ def _match_card(event: dict[str, Any], row: dict[str, Any] | None, view: TableVi
     if row is not None and view is not None:
         extra = [(c.title, format_cell(row.get(c.key), c.digits)) for c in view.columns
                  if c.key not in _SHOWN and c.key not in probs and row.get(c.key) not in (None, "")]
-    stake = event.get("stake")
+    stake, profit = event.get("stake"), event.get("profit")
     return EventCard(
         title=f"{event.get('home_team', '?')} v {event.get('away_team', '?')}",
         when=str(event.get("kickoff") or "")[:16].replace("T", " "), outcomes=outcomes, selection=selection,
         best_edge=_edge(event.get("best_edge"))[0] if selection else None, tier=event.get("tier"),
         stake=None if not isinstance(stake, int | float) or not stake else f"{stake:.2f}",
-        actual=event.get("actual"), settlement=event.get("settlement"), extra=extra)
+        actual=event.get("actual"), settlement=event.get("settlement"), extra=extra,
+        profit=f"{profit:+.2f}" if isinstance(profit, int | float) and event.get("settlement") else None)
 
 
 def _field_card(event: dict[str, Any], race_ref: Callable[[dict[str, Any]], str | None]) -> EventCard:

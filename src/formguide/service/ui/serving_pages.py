@@ -17,8 +17,16 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from formguide.app.champions import champions
 from formguide.app.context import Context
 from formguide.core.sport import available_sports, get_sport
-from formguide.service import routes_serving
+from formguide.service import routes_field, routes_serving
 from formguide.service.gate import context
+from formguide.service.ui.race_data import (
+    moments,
+    neighbours,
+    race_choices,
+    race_heat_map,
+    race_rows,
+    race_summary,
+)
 from formguide.service.ui.render import page
 from formguide.service.ui.serving_data import (
     PageError,
@@ -134,3 +142,64 @@ def simulation_page(request: Request, ctx: Ctx, sport: str, league: str, season:
     except PageError as exc:
         status, data["error"] = exc.status, exc.message
     return page(request, "simulation.html", f"Simulation {league} {season}", status_code=status, **data)
+
+
+# ------------------------------------------------------------------------------------------ race fields
+def _race_sports() -> list[str]:
+    return [c.name for c in sport_choices() if c.race_fields]
+
+
+def _race_form(ctx: Context, sport: str, race: str, moment: str) -> dict[str, Any]:
+    """The race picker: the sports with race fields, the stored races (when listable), the moments."""
+    found = get_sport(sport) if sport in available_sports() else None
+    stored = leagues_of(ctx, sport) if found is not None and found.has_race_fields else []
+    return {"sports": _race_sports(), "sport": sport, "race": race, "moment": moment,
+            "reference": found.race_reference if found is not None else None,
+            "moments": moments(found) if found is not None else [],
+            "choices": race_choices(found, stored) if found is not None else [],
+            "neighbours": neighbours(found, stored, race) if found is not None and race else (None, None)}
+
+
+@router.get("/races", response_class=HTMLResponse, response_model=None)
+def races_picker(request: Request, ctx: Ctx, sport: Text = None, race: Text = None,
+                 moment: Text = None) -> HTMLResponse | RedirectResponse:
+    """The race picker; with a race given (the picker's GET form) that race's page."""
+    sports = _race_sports()
+    sport = _clean(sport) or (sports[0] if sports else "")
+    race, moment = _clean(race), _clean(moment)
+    if sport and race:
+        query = f"?moment={quote(moment)}" if moment else ""
+        return RedirectResponse(f"/{quote(sport)}/races/{quote(race)}{query}", status_code=303)
+    error = None if sports else "no installed sport has race fields"
+    return page(request, "race.html", "Races", status_code=200 if sports else 404, result=None, error=error,
+                form=_race_form(ctx, sport, "", moment or ""))
+
+
+@router.get("/{sport}/races", response_class=HTMLResponse, response_model=None)
+def sport_races(request: Request, ctx: Ctx, sport: str) -> HTMLResponse:
+    """The race picker of one sport (a sport without race fields says which sports have them)."""
+    form = _race_form(ctx, sport, "", "")
+    if sport not in form["sports"]:
+        message = (f"{sport} has no race fields; sports with race fields: {', '.join(form['sports']) or 'none'}"
+                   if sport in available_sports() else f"unknown sport {sport!r}")
+        return page(request, "race.html", "Races", status_code=404, result=None, error=message, form=form)
+    return page(request, "race.html", f"{sport} races", result=None, error=None, form=form)
+
+
+@router.get("/{sport}/races/{race}", response_class=HTMLResponse)
+def race_page(request: Request, ctx: Ctx, sport: str, race: str, moment: Text = None) -> HTMLResponse:
+    """One race's field: win/podium/points bars and the finishing-position heat map (the field endpoint's use
+    case, so the same champion, refit and kept result as ``GET /api/v1/{sport}/races/{race}/field``)."""
+    moment = _clean(moment)
+    data: dict[str, Any] = {"form": _race_form(ctx, sport, race, moment or ""), "result": None, "error": None}
+    status = 200
+    try:
+        result = call_use_case(lambda: routes_field.field(ctx, http=request, sport=sport, race=race,
+                                                          moment=moment, simulations=20000, seed=0))
+        data.update(result=result, rows=race_rows(result), heat=race_heat_map(result),
+                    summary=race_summary(result))
+        data["form"]["moment"] = result.moment or ""
+    except PageError as exc:
+        status, data["error"] = exc.status, exc.message
+    title = data["result"].name if data["result"] is not None else f"Race {race}"
+    return page(request, "race.html", title, status_code=status, **data)

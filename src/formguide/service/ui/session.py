@@ -58,12 +58,13 @@ def _same_origin(request: Request) -> bool:
     return f"{parts.scheme}://{parts.netloc}" == f"{request.url.scheme}://{request.url.netloc}"
 
 
-def check_write(request: Request) -> str | None:
-    """None when the UI may write now; otherwise the sentence to show in place (and its cause)."""
+def check_write(request: Request) -> tuple[int, str] | None:
+    """None when the UI may write now; otherwise the status (403 refused, 401 not signed in) and the sentence
+    to show in place."""
     if not writes_configured(request):
-        return NO_TOKEN
+        return 403, NO_TOKEN
     if not signed_in(request):
-        return "sign in with the API token first (Sign in, top right): writes need FORMGUIDE_API_TOKEN"
+        return 401, "sign in with the API token first (Sign in, top right): writes need FORMGUIDE_API_TOKEN"
     if not _same_origin(request):
-        return "refused: this write did not come from a page of this server"
+        return 403, "refused: this write did not come from a page of this server"
     return None

@@ -157,7 +157,7 @@ def _start(request: Request, form: _Form) -> Response:
     try:
         refused = check_write(request)
         if refused is not None:
-            raise UiError(401 if "sign in" in refused else 403, refused)
+            raise UiError(*refused)
         queued = [shown(request, lambda ctx, r=r: submit_train(ctx, r)) for r in _requests(request, form)]
     except UiError as exc:
         if wants_json:
@@ -170,9 +170,13 @@ def _start(request: Request, form: _Form) -> Response:
     return _page(request, form.one("sport"), tasks)
 
 
-@router.get("/training/tasks/{task_id}", name="ui_task")
-def task(request: Request, task_id: int) -> JSONResponse:
+@router.get("/training/tasks/{task_ref}", name="ui_task")
+def task(request: Request, task_ref: str) -> JSONResponse:
     """Where a task stands (``app.tasks.get_task``, as ``GET /api/v1/tasks/{id}``), for the progress bar."""
+    if not task_ref.isdigit():
+        return JSONResponse({"status": 404, "message": f"no task {task_ref!r}: a task id is a whole number"},
+                            status_code=404)
+    task_id = int(task_ref)
     try:
         info = shown(request, lambda ctx: get_task(ctx, task_id))
     except UiError as exc:
