@@ -148,7 +148,7 @@ def _view(lines: list[MaterialisedLine]) -> TableView:
 
 def _has_upcoming(ctx: Context, sport: str, competition: str) -> bool:
     """Whether the competition has an event from yesterday on (cheap: one indexed query, no frame)."""
-    since = (pd.Timestamp.now().normalize() - pd.Timedelta(days=1)).to_pydatetime()
+    since = (online.today() - pd.Timedelta(days=1)).to_pydatetime()
     with session_scope(ctx.engine) as s:
         n = s.scalar(select(func.count(Event.id)).join(Competition, Competition.id == Event.competition_id)
                      .where(Event.sport == sport, Competition.code == competition, Event.kickoff >= since))
@@ -193,7 +193,7 @@ def served_from_online(ctx: Context, sport: Sport, competition: str, line: str, 
     view_of = getattr(sport, "prediction_view", None)
     if view_of is None or options != default_predict_options(sport):
         return None
-    as_of = pd.Timestamp.now().normalize() if date is None else pd.Timestamp(date).normalize()
+    as_of = online.today() if date is None else pd.Timestamp(date).normalize()
     hit = online.lookup(ctx.engine, online_stores(ctx), sport.name, line, as_of, days)
     if hit is None:
         return None

@@ -61,6 +61,11 @@ def _now() -> datetime:
     return pd.Timestamp.now("UTC").tz_localize(None).to_pydatetime()
 
 
+def today() -> pd.Timestamp:
+    """The start of an upcoming window (a request naming no date is as of it too)."""
+    return pd.Timestamp.now().normalize()
+
+
 @dataclass
 class OnlineMeta:
     """What one materialisation of a line was: window, champion, token and how many rows each day holds."""
@@ -286,7 +291,7 @@ def materialise(engine: Engine, sport: Sport, competition: str, line: str, optio
     """Compute and keep the rows of ``line``'s window (see the module docstring); every backend replaced."""
     stores = stores or [TableStore(engine)]
     token = current_token(engine, sport.name, line)
-    start = pd.Timestamp.now().normalize() if as_of is None else pd.Timestamp(as_of).normalize()
+    start = today() if as_of is None else pd.Timestamp(as_of).normalize()
     n_days = OPEN_DAYS if as_of is None or days is None else int(days)
     until = None if as_of is None or days is None else start + pd.Timedelta(days=n_days)
     full = sport.load_frame(engine, [competition]).reset_index(drop=True) if frame is None else frame
@@ -362,14 +367,15 @@ def record_once(engine: Engine, model_id: int, rows: list[ForecastRow], feature_
     written before the answer goes out; serving it again writes nothing. Returns the number of rows served.
     """
     when = pd.Timestamp(as_of).to_pydatetime()
-    keys = {(model_id, when, r.event_id, r.entry_id, r.market, r.line): r for r in rows}
+    store = engine.url.render_as_string(hide_password=True)  # one process may serve several stores
+    keys = {(store, model_id, when, r.event_id, r.entry_id, r.market, r.line): r for r in rows}
     with _recorded_lock:
         new = {k: r for k, r in keys.items() if k not in _recorded}
     if not new:
         return len(rows)
-    events = sorted({k[2] for k in new})
+    events = sorted({k[3] for k in new})
     with session_scope(engine) as s:
-        present = {(model_id, when, e, n, m, ln) for e, n, m, ln in s.execute(
+        present = {(store, model_id, when, e, n, m, ln) for e, n, m, ln in s.execute(
             select(Prediction.event_id, Prediction.entry_id, Prediction.market, Prediction.line)
             .where(Prediction.model_id == model_id, Prediction.as_of == when,
                    Prediction.event_id.in_(events)))}
