@@ -39,6 +39,9 @@ __all__ = [
     "ModelSummary",
     "PredictRequest",
     "PredictResult",
+    "RaceFieldEntry",
+    "RaceFieldRequest",
+    "RaceFieldResult",
     "RatingsRequest",
     "RatingsResult",
     "RunSummary",
@@ -214,6 +217,53 @@ class SimulateResult(Result):
     competition: str
     season: str
     data: dict[str, Any]
+
+
+class RaceFieldRequest(Request):
+    """One race's field (``GET /api/v1/{sport}/races/{race}/field``): ``predict`` of that race with positions."""
+
+    race: str = Field(min_length=1, description="The race, written as the sport names races (F1: 2024-22).")
+    moment: str | None = Field(None, description="Prediction moment (F1: pre-quali or post-quali; default the "
+                               "sport's).")
+    simulations: int = Field(20000, ge=100, le=1_000_000, description="Simulated races behind podium, points and "
+                             "positions.")
+    seed: int = Field(0, ge=0, description="Random seed (the same seed gives the same probabilities).")
+
+
+class RaceFieldEntry(BaseModel):
+    entry: str = Field(description="The entrant's key (F1: the driver).")
+    label: str = Field(description="The entrant as shown (F1: the driver's name).")
+    team: str | None = Field(None, description="Whom it races for (F1: the constructor).")
+    start: int | None = Field(None, description="Starting position when known (F1: the grid; none before "
+                              "qualifying).")
+    p_win: float
+    p_podium: float
+    p_points: float
+    p_retire: float
+    expected_position: float
+    actual_position: int | None = Field(None, description="The result, once the race has run.")
+
+
+class RaceFieldResult(Result):
+    sport: str
+    race: str
+    event_id: int
+    name: str
+    date: str
+    details: dict[str, Any] = Field(default_factory=dict)
+    moment: str | None = Field(description="The prediction moment served (None: the sport has none).")
+    model: str = Field(description="The champion served, e.g. f1-post-quali v3 (plackett-luce).")
+    model_id: int
+    model_version: int
+    feature_set_version: str
+    as_of: str
+    refitted: str | None
+    simulations: int
+    seed: int
+    entries: list[RaceFieldEntry] = Field(description="The field, most likely winner first.")
+    positions: list[list[float]] = Field(description=(
+        "Finishing-position distribution: row i is entries[i], column k is P(finish k+1-th) for k = 0..field "
+        "size-1 (retired entrants placed behind the finishers); every row and every column sums to 1."))
 
 
 class RatingsRequest(Request):

@@ -160,12 +160,11 @@ def field_probabilities(u: ArrayLike, event: ArrayLike, *, dnf_prob: ArrayLike |
         out["expected_position"][lo:hi] = (pos + 1).mean(axis=1)
         if table is not None:
             out["expected_points"][lo:hi] = np.where(finished, table[pos], 0.0).mean(axis=1)
-        if dist is not None:
-            cells = np.arange(width)
+        if dist is not None:  # cell (entrant i, place k) counted by one bincount per event
+            flat = np.arange(width) * width
             for k in range(hi - lo):
-                counts = np.zeros((width, width))
-                np.add.at(counts, (np.broadcast_to(cells, pos[k].shape), pos[k]), 1.0)
-                dist[lo + k] = counts / n_sims
+                counts = np.bincount((pos[k] + flat).ravel(), minlength=width * width)
+                dist[lo + k] = counts.reshape(width, width) / n_sims
     cell = (codes, col)
     frame = pd.DataFrame({"p_win": p_win, **{k: v[cell] for k, v in out.items()
                                             if k != "expected_points" or table is not None}})

@@ -44,6 +44,8 @@ class FieldPredictOptions(SportOptions):
 
     simulations: int = Field(20000, ge=100, le=1_000_000, description="Simulated races per prediction.")
     seed: int = Field(0, ge=0, description="Random seed (the same seed gives the same probabilities).")
+    positions: bool = Field(False, description="Also each entry's finishing-position distribution (P(finish k-th) "
+                            "for k = 1..field size; retired entrants are placed behind the finishers).")
 
 
 class EntryPrediction(BaseModel):
@@ -57,6 +59,8 @@ class EntryPrediction(BaseModel):
     p_retire: float
     expected_position: float
     actual_position: int | None = None
+    #: P(finish 1st), P(2nd), ... over the event's field size (only when the ``positions`` option is on).
+    positions: list[float] | None = None
 
 
 class FieldEventPrediction(BaseModel):
@@ -238,9 +242,11 @@ class FieldSport(Sport):
             u = self.forecast(served.estimator, frame[target], X[target])[:, 0]
             rows = frame[target]
             dnf = self.retirement_probabilities(frame, target)
-            probs = field_probabilities(u, rows[self.event_column].to_numpy(), dnf_prob=dnf,
-                                        points=self.scoring_places(rows), n_sims=opts.simulations,
-                                        seed=opts.seed).frame.set_axis(rows.index)
+            forecast = field_probabilities(u, rows[self.event_column].to_numpy(), dnf_prob=dnf,
+                                           points=self.scoring_places(rows), n_sims=opts.simulations,
+                                           seed=opts.seed, positions=opts.positions)
+            probs = forecast.frame.set_axis(rows.index)
+            places = None if forecast.positions is None else pd.DataFrame(forecast.positions, index=rows.index)
             actual = served.full_frame.set_index(served.full_frame.index)[self.position_column]
             who = self.entry_view(rows)
             entry_ids = served.entry_ids[target] if served.entry_ids is not None else np.zeros(len(rows), np.int64)
@@ -257,14 +263,16 @@ class FieldSport(Sport):
                         start=None if pd.isna(who.at[i, "start"]) else int(who.at[i, "start"]),
                         p_win=float(p["p_win"]), p_podium=float(p["p_podium"]), p_points=float(p["p_points"]),
                         p_retire=float(p["p_retire"]), expected_position=float(p["expected_position"]),
-                        actual_position=None if pos is None or pd.isna(pos) else int(pos))
+                        actual_position=None if pos is None or pd.isna(pos) else int(pos),
+                        positions=None if places is None else places.loc[i].to_numpy()[:len(ev_rows)].tolist())
                     entries.append(entry)
                     stored.append(ForecastRow(event_id=int(event_id), entry_id=int(id_of[i]), market="field",
                                               probabilities={"win": entry.p_win, "podium": entry.p_podium,
                                                              "points": entry.p_points, "retire": entry.p_retire}))
                 events.append(FieldEventPrediction(
                     event_id=int(event_id), date=pd.Timestamp(ev_rows[self.time_column].iloc[0]).isoformat(),
-                    name=name, details=details, entries=entries).model_dump())
+                    name=name, details=details, entries=entries).model_dump(
+                    exclude=None if opts.positions else {"entries": {"__all__": {"positions"}}}))
         return PredictionBatch(events=events, stored=stored, view=self.prediction_view(events))
 
     def prediction_view(self, events: list[dict[str, Any]]) -> TableView:

@@ -49,6 +49,8 @@ __all__ = [
     "ForecastRow",
     "IngestReport",
     "PredictionBatch",
+    "RaceNotFoundError",
+    "RaceReferenceError",
     "SimulationOutput",
     "Sport",
     "available_sports",
@@ -56,6 +58,14 @@ __all__ = [
     "register_sport",
     "sport_names",
 ]
+
+
+class RaceReferenceError(FormguideError):
+    """A race named in a form the sport does not read (see :attr:`Sport.race_reference`)."""
+
+
+class RaceNotFoundError(RaceReferenceError):
+    """A well-formed race reference that names no stored race; the message gives the stored range."""
 
 
 # ------------------------------------------------------------------------------------------ ingest
@@ -171,6 +181,16 @@ class Sport(ABC):
     can_rate: ClassVar[bool] = False
     #: The pydantic model of one event of a prediction (set by the event shapes, MatchSport and FieldSport).
     prediction_model: ClassVar[Any] = None
+    #: Race fields: how one race is written when a single race's field can be asked for (e.g. ``"SEASON-ROUND,
+    #: e.g. 2024-22"``), None when the sport has none (a match is not a field). A sport that sets it takes
+    #: ``race`` (and, with prediction moments, ``moment``) among its predict options, and its predict options
+    #: derive from ``FieldPredictOptions`` (``positions``: the finishing-position distribution). The service's
+    #: race-field endpoint, the UI's race page and their error messages follow this, never the sport's name.
+    race_reference: ClassVar[str | None] = None
+
+    @property
+    def has_race_fields(self) -> bool:
+        return self.race_reference is not None
 
     # -------------------------------------------------------------------------------------- data
     @abstractmethod

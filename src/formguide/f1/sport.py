@@ -24,7 +24,7 @@ from formguide.core.errors import DataValidationError, FormguideError
 from formguide.core.features.engine import FeatureSet
 from formguide.core.fieldsport import FieldPredictOptions, FieldSport
 from formguide.core.options import SportOptions, UseCaseOptions
-from formguide.core.sport import IngestReport
+from formguide.core.sport import IngestReport, RaceNotFoundError, RaceReferenceError
 from formguide.core.walkforward import Cadence
 from formguide.f1.features import MOMENTS, f1_feature_set
 
@@ -36,6 +36,8 @@ if TYPE_CHECKING:
 __all__ = ["F1Sport", "find_race"]
 
 _RACE_REF = re.compile(r"^\s*(\d{4})\s*[-/ ]\s*(\d{1,2})\s*$")
+#: How a race is written (``F1Sport.race_reference``; the race-field endpoint's and ``--race``'s messages).
+RACE_REFERENCE = "SEASON-ROUND, e.g. 2024-22"
 Moment = Literal["pre-quali", "post-quali"]
 
 
@@ -55,21 +57,32 @@ def _moment(options: SportOptions) -> str:
     return options.moment if isinstance(options, F1TrainOptions) else "post-quali"
 
 
+def _stored_races(frame: pd.DataFrame) -> str:
+    """The first and last stored race, e.g. ``2018-01 to 2024-24`` (``none`` for an empty store)."""
+    if frame.empty:
+        return "none"
+    keys = frame[["season", "round"]].astype(int).drop_duplicates().sort_values(["season", "round"])
+    (s0, r0), (s1, r1) = keys.iloc[0], keys.iloc[-1]
+    return f"{s0}-{r0:02d} to {s1}-{r1:02d}"
+
+
 def find_race(frame: pd.DataFrame, race: str) -> np.ndarray:
     """Row mask of the race ``"<season>-<round>"`` (e.g. ``"2024-22"``); a clear error when it is not stored."""
     m = _RACE_REF.match(str(race))
     if m is None:
-        raise FormguideError(f"race must look like 2024-22 (season-round), got {race!r}")
+        raise RaceReferenceError(f"race must look like 2024-22 (season-round), got {race!r}")
     season, rnd = int(m.group(1)), int(m.group(2))
     mask = (frame["season"].to_numpy() == season) & (frame["round"].to_numpy() == rnd)
     if not mask.any():
         rounds = frame.loc[frame["season"] == season, "round"]
+        stored = f"races are written {RACE_REFERENCE}; stored races: {_stored_races(frame)}"
         if rounds.empty:
             seasons = sorted(int(s) for s in frame["season"].unique())
             span = f"{seasons[0]}-{seasons[-1]}" if seasons else "none"
-            raise FormguideError(f"no F1 season {season} in the store (stored seasons: {span}); ingest it first")
-        raise FormguideError(f"season {season} has no round {rnd} in the store (rounds {int(rounds.min())}-"
-                             f"{int(rounds.max())})")
+            raise RaceNotFoundError(f"no F1 season {season} in the store (stored seasons: {span}; {stored}); "
+                                    "ingest it first")
+        raise RaceNotFoundError(f"season {season} has no round {rnd} in the store (rounds {int(rounds.min())}-"
+                                f"{int(rounds.max())}; {stored})")
     return mask
 
 
@@ -80,6 +93,7 @@ class F1Sport(FieldSport):
 
     name = "f1"
     default_competition = "WC"
+    race_reference = RACE_REFERENCE
     train_cadence = Cadence(groups=5)
     backtest_cadence = Cadence(groups=1)
     baseline_cadence = Cadence(groups=1)

@@ -79,6 +79,7 @@ def _estimators():
 
 class FootballSport(MatchSport):
     name = "football"
+    race_reference = None  # matches, not race fields
     outcome_labels = ("H", "D", "A")
     selection_names = {"H": "home", "D": "draw", "A": "away"}
     main_market = "1x2"

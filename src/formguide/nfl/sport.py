@@ -66,6 +66,7 @@ def _decimal(american: pd.Series) -> np.ndarray:
 
 class NFLSport(MatchSport):
     name = "nfl"
+    race_reference = None  # games, not race fields
     bet_types = tuple(BET_TYPES)
     default_competition = "NFL"
     model_types = ("distribution",)

@@ -22,7 +22,7 @@ from formguide.app.context import Context
 from formguide.core.errors import StoreError
 from formguide.core.settings import Settings, load_settings
 from formguide.core.store.db import head_revision, redact_url
-from formguide.service import routes_catalog, routes_models, routes_serving, ui
+from formguide.service import routes_catalog, routes_field, routes_models, routes_serving, ui
 from formguide.service.errors import ErrorBody, install_error_handlers, unexpected_errors
 from formguide.service.gate import StoreGate
 from formguide.service.metrics import CONTENT_TYPE, MetricsMiddleware, ServiceMetrics
@@ -81,7 +81,7 @@ def create_app(settings: Settings | None = None, context_factory: Callable[[], C
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)  # outermost: sees every answer, 500s too
 
     api = APIRouter(prefix=API_PREFIX, responses=_ERRORS)
-    for module in (routes_catalog, routes_models, routes_serving):
+    for module in (routes_catalog, routes_models, routes_serving, routes_field):
         api.include_router(module.router)
     app.include_router(api)
 
