@@ -17,6 +17,7 @@ from formguide.app.context import Context
 from formguide.app.schemas import BacktestRequest, BacktestResult, TrainRequest, TrainResult
 from formguide.core import artifacts, deadline
 from formguide.core.backtest import backtest as run_backtest
+from formguide.core.mlflow_mirror import mirrored_training
 from formguide.core.sport import Sport
 from formguide.core.training import TrainPlan
 from formguide.core.training import train as run_train
@@ -34,7 +35,8 @@ def train(ctx: Context, request: TrainRequest, progress: Progress | None = None)
                      params=sport.model_params(model_type, options), feature_options=sport.feature_options(options),
                      until=request.until, seasons=request.seasons, eval_seasons=request.eval_seasons,
                      promote_metric=resolve_metric(sport, request.metric), cadence=sport.train_cadence)
-    with deadline.time_limit(request.max_runtime):
+    with mirrored_training(ctx.settings.mlflow_uri, ctx.engine, plan.line, ctx.artifacts) as mirrored, \
+            deadline.time_limit(request.max_runtime):
         outcome = run_train(ctx.engine, sport, plan, artifacts_dir=ctx.artifacts, force=request.force,
                             progress=progress)
     result = TrainResult(sport=sport.name, bet_type=sport.bet_type, competition=competition, status=outcome.status, run_id=outcome.run_id,
@@ -51,6 +53,7 @@ def train(ctx: Context, request: TrainRequest, progress: Progress | None = None)
         from formguide.app.online import refresh_online
 
         refresh_online(ctx, sport.name, competition, reason="train", line=plan.line)
+    result.messages.extend(mirrored)
     return result
 
 

@@ -11,6 +11,7 @@ from formguide.app.context import Context
 from formguide.app.schemas import ExportResult, ImportResult, ModelDetail, ModelSummary, RunSummary
 from formguide.core import artifacts, model_transfer, registry
 from formguide.core.errors import FormguideError
+from formguide.core.mlflow_mirror import open_mirror
 from formguide.core.model_card import render_model_card
 from formguide.core.sport import available_sports, get_sport
 from formguide.core.store.db import session_scope
@@ -73,7 +74,9 @@ def show_model(ctx: Context, ref: str) -> ModelDetail:
 
 
 def promote_model(ctx: Context, ref: str) -> ModelSummary:
-    """Make a version the champion of its line (the previous champion is retired); cards are brought up to date."""
+    """Make a version the champion of its line (the previous champion is retired); cards are brought up to date.
+    With an MLflow URI set the ``champion`` alias follows (a failure there is a logged warning, not an error)."""
+    mirror = open_mirror(ctx.settings.mlflow_uri)  # the extra missing: one line before anything changes
     with session_scope(ctx.engine) as s:
         record = registry.get_model(s, ref)
         registry.verified_parameters(record)
@@ -84,6 +87,8 @@ def promote_model(ctx: Context, ref: str) -> ModelSummary:
             if folder.is_dir():
                 (folder / "MODEL_CARD.md").write_text(_card(m, folder), encoding="utf-8")
         summary = _summary(record)
+    if mirror is not None:
+        mirror.after_promote(ctx.engine, summary.id, ctx.artifacts)
     _refresh_online(ctx, summary)
     return summary
 

@@ -58,6 +58,9 @@ ArtifactsOpt = Annotated[Path | None, typer.Option("--artifacts", help="Folder f
                                                    show_default=False)]
 JsonOpt = Annotated[str | None, typer.Option("--json", metavar="FILE",
                                              help="Write the result as JSON to FILE ('-' = stdout).")]
+MlflowOpt = Annotated[str | None, typer.Option("--mlflow-uri", metavar="URI", show_default=False, help=(
+    "Mirror to this MLflow tracking URI, e.g. sqlite:///mlflow.db (FORMGUIDE_MLFLOW_URI; needs the [mlflow] "
+    "extra)."))]
 MaxRuntimeOpt = Annotated[float | None, typer.Option("--max-runtime", metavar="SECONDS", help=(
     "Stop after this many seconds (> 0); a training run that reaches it is recorded as failed."))]
 WideOpt = Annotated[bool, typer.Option("--wide", help="Show every column, however wide the table gets.")]
@@ -114,13 +117,15 @@ def _global(
         handler.setLevel(level)
 
 
-def context(db: str | None = None, artifacts: Path | None = None) -> Context:
-    """The use cases' context from the global flags, a command's own --db/--artifacts winning."""
+def context(db: str | None = None, artifacts: Path | None = None, mlflow_uri: str | None = None) -> Context:
+    """The use cases' context from the global flags, a command's own --db/--artifacts/--mlflow-uri winning."""
     overrides = dict(_state)
     if db is not None:
         overrides["db_url"] = db
     if artifacts is not None:
         overrides["artifacts_dir"] = artifacts
+    if mlflow_uri is not None:
+        overrides["mlflow_uri"] = mlflow_uri
     return Context.from_options(**overrides)
 
 
@@ -200,6 +205,7 @@ def train(
     wide: WideOpt = False,
     db: DbOpt = None,
     artifacts: ArtifactsOpt = None,
+    mlflow_uri: MlflowOpt = None,
     options: dict | None = None,
 ) -> None:
     """Validate, build features, evaluate walk-forward next to the baselines, fit, register, promote if better.
@@ -211,7 +217,7 @@ def train(
         _refuse_with_all(sport=sport, league=league, bet_type=bet_type, model=model, seasons=seasons, metric=metric)
         batch = TrainAllRequest(until=parse_date(until, "--until"), eval_seasons=eval_seasons, force=force,
                                 max_runtime=max_runtime, options=options or {})
-        with context(db, artifacts) as ctx, progress_bar("train --all") as progress:
+        with context(db, artifacts, mlflow_uri) as ctx, progress_bar("train --all") as progress:
             result = use_cases.train_all(ctx, batch, progress)
     else:
         sport = sport or "football"
@@ -222,7 +228,7 @@ def train(
                                eval_seasons=eval_seasons, metric=metric, force=force, max_runtime=max_runtime,
                                options=options or {}, all_bet_types=all_bet_types)
         run = use_cases.train_bet_types if all_bet_types else use_cases.train
-        with context(db, artifacts) as ctx, progress_bar(f"train {sport}") as progress:
+        with context(db, artifacts, mlflow_uri) as ctx, progress_bar(f"train {sport}") as progress:
             result = run(ctx, request, progress)
     show(result, json_target, wide)
     if hasattr(result, "sports") and _batch_failed(result):
@@ -440,11 +446,11 @@ def models_show(
 
 @models_app.command("promote")
 def models_promote(ref: Annotated[str, typer.Argument(help="id or name:version")], db: DbOpt = None,
-                   artifacts: ArtifactsOpt = None) -> None:
+                   artifacts: ArtifactsOpt = None, mlflow_uri: MlflowOpt = None) -> None:
     """Make a model version the champion of its line (the previous champion is retired)."""
     from formguide.app import promote_model
 
-    with context(db, artifacts) as ctx:
+    with context(db, artifacts, mlflow_uri) as ctx:
         m = promote_model(ctx, ref)
     out.print(f"{m.name} v{m.version} is now champion")
 

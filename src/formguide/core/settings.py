@@ -14,6 +14,7 @@ setting                   environment variable         default
 ``log_level``             ``FORMGUIDE_LOG_LEVEL``      ``WARNING`` (``FORMGUIDE_LOG`` is read too)
 ``api_token``             ``FORMGUIDE_API_TOKEN``      none: the HTTP API's write endpoints answer 403
 ``redis_url``             ``FORMGUIDE_REDIS_URL``      none: online rows live in the store's table only
+``mlflow_uri``            ``FORMGUIDE_MLFLOW_URI``     none: training runs are not mirrored to MLflow
 ========================  ==========================  =====================================================
 
 A relative path or SQLite file given by the user is resolved against the working directory once, when the
@@ -73,6 +74,9 @@ class Settings(BaseSettings):
         "Bearer token the HTTP API's write endpoints require (none set: they are refused)."))
     redis_url: str | None = Field(default=None, description=(
         "Redis URL of the online store's mirror (extra [redis]); none: served rows are read from the store."))
+    mlflow_uri: str | None = Field(default=None, description=(
+        "MLflow tracking URI that training runs and champions are mirrored to (e.g. sqlite:///mlflow.db); "
+        "none: no mirroring. Needs the [mlflow] extra."))
 
     @field_validator("home", "artifacts_dir", "data_dir", mode="after")
     @classmethod
@@ -88,6 +92,23 @@ class Settings(BaseSettings):
         if path is not None and not path.is_absolute():
             query = value.split("?", 1)[1] if "?" in value else None
             value = f"sqlite:///{path.expanduser().absolute()}" + (f"?{query}" if query else "")
+        return value
+
+    @field_validator("mlflow_uri", mode="after")
+    @classmethod
+    def _absolute_mlflow(cls, value: str | None) -> str | None:
+        """A relative SQLite file or a plain path (``x.db``/``x.sqlite``: SQLite, else a file-store folder) made
+        absolute once, like ``db_url``: MLflow would resolve it against whatever directory a later process
+        runs in."""
+        if not value or not value.strip():
+            return None
+        value = value.strip()
+        if "://" not in value and not value.startswith("file:"):
+            plain = Path(value).expanduser().absolute()
+            return f"sqlite:///{plain}" if plain.suffix in (".db", ".sqlite") else plain.as_uri()
+        path = _sqlite_path(value)
+        if path is not None and not path.is_absolute():
+            return f"sqlite:///{path.expanduser().absolute()}"
         return value
 
     @field_validator("log_level", mode="after")
