@@ -34,7 +34,8 @@ def train(ctx: Context, request: TrainRequest, progress: Progress | None = None)
     plan = TrainPlan(competition=competition, line=sport.line_name(competition, options), model_type=model_type,
                      params=sport.model_params(model_type, options), feature_options=sport.feature_options(options),
                      until=request.until, seasons=request.seasons, eval_seasons=request.eval_seasons,
-                     promote_metric=resolve_metric(sport, request.metric), cadence=sport.train_cadence)
+                     promote_metric=resolve_metric(sport, request.metric), cadence=sport.train_cadence,
+                     date_from=request.date_from)
     with mirrored_training(ctx.settings.mlflow_uri, ctx.engine, plan.line, ctx.artifacts) as mirrored, \
             deadline.time_limit(request.max_runtime):
         outcome = run_train(ctx.engine, sport, plan, artifacts_dir=ctx.artifacts, force=request.force,

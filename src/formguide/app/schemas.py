@@ -53,6 +53,8 @@ __all__ = [
     "SimulateResult",
     "TaskInfo",
     "TrainRequest",
+    "TrainTask",
+    "TrainTaskRequest",
     "TrainResult",
 ]
 
@@ -114,6 +116,9 @@ class TrainRequest(Request):
     competition: str | None = Field(None, description="Competition (league) code; the sport's default if it has one.")
     model_type: str | None = Field(None, description="Model type (default: the sport's first).")
     until: datetime | None = Field(None, description="Train as of this moment (later results are hidden).")
+    date_from: datetime | None = Field(None, description=(
+        "Leave out events before this moment: neither trained on nor used as feature history (default: none "
+        "left out)."))
     seasons: list[str] | None = Field(None, min_length=1, description="Seasons to use (default: all).")
     eval_seasons: int = Field(2, ge=1, le=50, description="Latest seasons evaluated walk-forward.")
     metric: str | None = Field(None, description="Promotion metric (default: the sport's headline metric).")
@@ -124,6 +129,8 @@ class TrainRequest(Request):
     @model_validator(mode="after")
     def _one_bet_type(self) -> TrainRequest:
         _check_bet_types(self.bet_type, self.all_bet_types)
+        if self.date_from is not None and self.until is not None and self.date_from >= self.until:
+            raise ValueError(f"date_from {self.date_from} is not before until {self.until}")
         return self
 
 
@@ -424,6 +431,66 @@ class InfoResult(Result):
 TaskStatus = Literal["queued", "running", "completed", "failed", "cancelled"]
 
 
+class TrainTaskRequest(BaseModel):
+    """A training task as the HTTP API and the web UI ask for it (``POST /api/v1/models/train``).
+
+    One task per request: it trains each league in turn (the order given), each its own registry line and
+    champion, through the same ``train`` use case the CLI runs."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    sport: str = Field("football", description="Sport plug-in, e.g. football, f1 or nfl.")
+    leagues: list[str] | None = Field(None, description=(
+        "Competition codes (any case), trained one after another in this order; leave it out for the sport's "
+        "default competition (F1: WC, NFL: NFL); a sport without a default (football) needs at least one."))
+    seasons: list[str] | None = Field(None, description=(
+        "Seasons to train on (each must have events in every league asked for); default: every stored season."))
+    date_from: date | None = Field(None, description="First day of the training window: events before it are left "
+                                   "out (neither trained on nor used as feature history).")
+    date_to: date | None = Field(None, description="Last day of the training window: results after it are hidden "
+                                 "(the run's `until` is the start of the next day).")
+    model_type: str | None = Field(None, description="Model type (default: the sport's first, see /api/v1/sports).")
+    bet_type: str | None = Field(None, description=BET_TYPE_DESCRIPTION)
+    framework: str | None = Field(None, description=(
+        "The sport's `framework` train option (NFL: sklearn, lightgbm, xgboost, h2o); refused for a sport whose "
+        "train options have no framework."))
+    max_runtime_seconds: float | None = Field(None, gt=0, allow_inf_nan=False, description=(
+        "Time limit of the whole task (every league together, > 0); a run that reaches it fails cleanly with the "
+        "reason and the task is failed."))
+
+    @field_validator("leagues", "seasons")
+    @classmethod
+    def _named(cls, value: list[str] | None, info: Any) -> list[str] | None:
+        if value is None:
+            return None
+        if not value:
+            what = "competition code" if info.field_name == "leagues" else "season"
+            default = "the sport's default" if info.field_name == "leagues" else "every stored season"
+            raise ValueError(f"{info.field_name} is empty: name at least one {what}, or leave it out for {default}")
+        cleaned = [v.strip() for v in value]
+        if any(not v for v in cleaned):
+            raise ValueError(f"{info.field_name} has an empty name")
+        if len({v.upper() for v in cleaned}) != len(cleaned):
+            raise ValueError(f"{info.field_name} names the same one twice: {', '.join(value)}")
+        return cleaned
+
+    @model_validator(mode="after")
+    def _window(self) -> TrainTaskRequest:
+        if self.date_from is not None and self.date_to is not None and self.date_from > self.date_to:
+            raise ValueError(f"date_from {self.date_from} is after date_to {self.date_to}")
+        return self
+
+
+class TrainTask(BaseModel):
+    """What a training task stores and its worker runs: one ``TrainRequest`` per league, in order, and the time
+    limit of them all."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    runs: list[TrainRequest] = Field(min_length=1)
+    max_runtime: float | None = Field(None, gt=0, allow_inf_nan=False)
+
+
 class TaskInfo(Result):
     """A job of the workers (``formguide worker``): what was asked, where it stands, what it produced."""
 
@@ -434,8 +501,10 @@ class TaskInfo(Result):
     phase: str | None = Field(None, description="The step it is at (validate, walk-forward, fit, register...).")
     message: str | None = None
     request: dict[str, Any] = Field(description="The use case's request, e.g. a TrainRequest.")
-    result: dict[str, Any] | None = Field(None, description="The use case's result (train: model_id, version, "
-                                          "metrics...) once completed.")
+    result: dict[str, Any] | None = Field(None, description=(
+        "The use case's result once completed. A training task: the first league's TrainResult at the top "
+        "(model_id, version, metrics, promoted, name...) and `models`, the TrainResult of every league in the "
+        "order asked (a league skipped as unchanged keeps the version it matched)."))
     error: str | None = None
     attempts: int
     max_attempts: int

@@ -13,21 +13,30 @@ import threading
 import time
 import traceback
 from collections.abc import Callable
+from datetime import datetime, timedelta
+from datetime import time as dt_time
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy.exc import OperationalError
 
-from formguide.app.common import resolve_competition, resolve_model_type, sport_and_options
+from formguide.app.common import (
+    resolve_competition,
+    resolve_model_type,
+    sport_and_options,
+    stored_competitions,
+)
 from formguide.app.context import Context
-from formguide.app.schemas import TaskInfo, TrainRequest
+from formguide.app.schemas import TaskInfo, TrainRequest, TrainTask, TrainTaskRequest
 from formguide.core import schedules, tasks
-from formguide.core.errors import FormguideError
+from formguide.core.deadline import time_limit
+from formguide.core.errors import DataValidationError, FormguideError
 from formguide.core.heartbeat import RUN_STALE_S, interrupt_dead_runs, pid_alive
+from formguide.core.sport import Sport, get_sport
 from formguide.core.store.models import Task
 
-__all__ = ["TRAIN_PHASES", "WorkerStopped", "cancel_task", "get_task", "list_tasks", "run_task", "run_worker",
-           "submit_train"]
+__all__ = ["TRAIN_PHASES", "WorkerStopped", "cancel_task", "framework_option", "get_task", "list_tasks", "run_task",
+           "run_worker", "submit_train", "train_task", "wake_workers"]
 
 log = logging.getLogger("formguide.worker")
 
@@ -52,9 +61,83 @@ def task_info(task: Task) -> TaskInfo:
                     started_at=task.started_at, completed_at=task.completed_at)
 
 
-def submit_train(ctx: Context, request: TrainRequest, *, max_attempts: int = 3) -> TaskInfo:
+#: Set when a task is queued by this process: an idle worker of this process (``formguide serve --workers``)
+#: claims it at once instead of at its next poll.
+_WAKE = threading.Event()
+
+
+def wake_workers() -> None:
+    """Wake this process's idle workers (a task was queued, or they are asked to stop)."""
+    _WAKE.set()
+
+
+def framework_option(sport: Sport) -> str | None:
+    """The name of the sport's train option that chooses a framework (``framework``), None when it has none.
+
+    Read from the sport's option model, so a sport offers a framework choice by declaring the field."""
+    return "framework" if "framework" in sport.options.model("train").model_fields else None
+
+
+def no_framework(sport: Sport) -> str:
+    takes = ", ".join(sport.options.model("train").model_fields) or "none"
+    return f"{sport.name} has no framework choice: its train options have no framework (they are: {takes})"
+
+
+def _stored_seasons(ctx: Context, sport: Sport, competition: str, seasons: list[str]) -> None:
+    """Refuse seasons of ``competition`` with no events in the store, naming the ones that have some."""
+    from formguide.app.data import competitions
+
+    summary = next((c for c in competitions(ctx, sport.name) if c.code == competition), None)
+    with_events = [s.code for s in (summary.seasons if summary else []) if s.events > 0]
+    missing = [s for s in seasons if s not in with_events]
+    if missing:
+        raise DataValidationError(f"no events of {sport.name} {competition} in the store for season(s) "
+                                  f"{', '.join(missing)}; seasons with events: {', '.join(with_events) or 'none'}")
+
+
+def train_task(ctx: Context, request: TrainTaskRequest) -> TrainTask:
+    """The ``TrainRequest`` of each league a training task asks for, checked as ``train`` would check them
+    (sport, bet type, options, competition, model type, seasons), so a task that cannot run is refused now.
+
+    ``date_to`` becomes ``until`` = the start of the next day (that day's results are known); ``framework`` the
+    sport's framework option; no ``leagues`` means the sport's default competition."""
+    sport = get_sport(request.sport).for_bet_type(request.bet_type)
+    options: dict[str, Any] = {}
+    if request.framework is not None:
+        name = framework_option(sport)
+        if name is None:
+            raise FormguideError(no_framework(sport))
+        options[name] = request.framework
+    sport_and_options(request.sport, "train", options, request.bet_type)
+    resolve_model_type(sport, request.model_type)
+    if request.leagues is None and sport.default_competition is None:
+        known = ", ".join(sorted(stored_competitions(ctx, sport))) or "none stored yet"
+        raise FormguideError(f"leagues is required for {sport.name} (stored competitions: {known})")
+    codes = [resolve_competition(ctx, sport, code) for code in (request.leagues or [None])]
+    if request.seasons:
+        for code in codes:
+            _stored_seasons(ctx, sport, code, request.seasons)
+    until = None if request.date_to is None else datetime.combine(request.date_to + timedelta(days=1), dt_time())
+    start = None if request.date_from is None else datetime.combine(request.date_from, dt_time())
+    runs = [TrainRequest(sport=sport.name, bet_type=request.bet_type, competition=code, model_type=request.model_type,
+                         until=until, date_from=start, seasons=request.seasons, options=options) for code in codes]
+    return TrainTask(runs=runs, max_runtime=request.max_runtime_seconds)
+
+
+def submit_train(ctx: Context, request: TrainRequest | TrainTaskRequest, *, max_attempts: int = 3) -> TaskInfo:
     """Queue a training run for the workers, after the checks ``train`` would make first (sport, options,
-    competition, model type), so a request that cannot run is refused now rather than failing later."""
+    competition, model type), so a request that cannot run is refused now rather than failing later.
+
+    A ``TrainTaskRequest`` (the API's) queues one task that trains each of its leagues in turn."""
+    if isinstance(request, TrainTaskRequest):
+        job = train_task(ctx, request)
+        task = tasks.enqueue(ctx.engine, "train", job.model_dump(mode="json"),
+                             max_attempts=max_attempts)
+        wake_workers()
+        info = task_info(task)
+        leagues = ", ".join(str(r.competition) for r in job.runs)
+        info.messages.append(f"task {task.id} queued: train {request.sport} {leagues}")
+        return info
     if request.all_bet_types:
         raise FormguideError("a task trains one bet type: submit one task per bet type (all_bet_types is not "
                              "accepted here)")
@@ -62,6 +145,7 @@ def submit_train(ctx: Context, request: TrainRequest, *, max_attempts: int = 3) 
     competition = resolve_competition(ctx, sport, request.competition)
     resolve_model_type(sport, request.model_type)
     task = tasks.enqueue(ctx.engine, "train", request.model_dump(mode="json"), max_attempts=max_attempts)
+    wake_workers()
     info = task_info(task)
     info.messages.append(f"task {task.id} queued: train {sport.name} {competition}")
     return info
@@ -104,8 +188,34 @@ def _run_train(ctx: Context, request: dict[str, Any], progress: Callable[[str, f
     from formguide.app.modelling import train
 
     request = {k: v for k, v in request.items() if k != "schedule"}  # queued by a schedule: its name
-    result = train(ctx, TrainRequest.model_validate(request), _Overall(progress, TRAIN_PHASES))
-    return result.json_data(), result.message
+    job = TrainTask.model_validate(request) if "runs" in request else TrainTask(
+        runs=[TrainRequest.model_validate(request)])
+    results: list[dict[str, Any]] = []
+    with time_limit(job.max_runtime):
+        for i, run in enumerate(job.runs):
+            share = _Share(progress, i, len(job.runs))
+            try:
+                result = train(ctx, run, _Overall(share, TRAIN_PHASES))
+            except (tasks.TaskCancelled, tasks.LeaseLost):
+                raise
+            except (FormguideError, ValueError) as exc:
+                if not results:
+                    raise
+                done = ", ".join(f"{r['name']} v{r['version']}" for r in results)
+                raise FormguideError(f"{run.competition}: {exc} (trained before it, and kept: {done})") from exc
+            results.append(result.json_data())
+    messages = [r["message"] for r in results]
+    return {**results[0], "models": results}, "; ".join(messages)
+
+
+class _Share:
+    """Run ``i`` of ``n`` as its share of the task's progress (each league an equal part)."""
+
+    def __init__(self, progress: Callable[[str, float], None], i: int, n: int) -> None:
+        self.progress, self.i, self.n = progress, i, n
+
+    def __call__(self, phase: str, fraction: float) -> None:
+        self.progress(phase, (self.i + fraction) / self.n)
 
 
 #: What a worker can run: task kind -> ``(context, request JSON, progress) -> (result JSON, message)``.
@@ -182,5 +292,14 @@ def run_worker(ctx: Context, *, once: bool = False, poll: float = 1.0, lease_s: 
         if once:
             break
         if task is None:
-            stop.wait(poll)
+            _idle(stop, poll)
     return done
+
+
+def _idle(stop: threading.Event, poll: float) -> None:
+    """Wait up to ``poll`` seconds, less when ``stop`` is set or this process queued a task (``wake_workers``)."""
+    end = time.monotonic() + poll
+    while not stop.is_set() and (left := end - time.monotonic()) > 0:
+        if _WAKE.wait(min(left, 0.1)):
+            _WAKE.clear()
+            return

@@ -59,13 +59,18 @@ class TrainPlan:
     eval_seasons: int = 2
     promote_metric: str | None = None
     cadence: Cadence = field(default_factory=lambda: Cadence(period="month"))
+    #: Events before this moment are left out (not trained on, not feature history); None keeps them all.
+    date_from: datetime | None = None
 
     def config(self, sport: Sport) -> dict[str, Any]:
-        return {"sport": sport.name, "competition": self.competition, "model_type": self.model_type,
-                "params": self.params, "feature_options": self.feature_options,
-                "until": self.until.isoformat() if self.until else None, "seasons": self.seasons,
-                "eval_seasons": self.eval_seasons, "promote_metric": self.promote_metric or sport.headline_metric,
-                "cadence": self.cadence.to_dict()}
+        config = {"sport": sport.name, "competition": self.competition, "model_type": self.model_type,
+                  "params": self.params, "feature_options": self.feature_options,
+                  "until": self.until.isoformat() if self.until else None, "seasons": self.seasons,
+                  "eval_seasons": self.eval_seasons, "promote_metric": self.promote_metric or sport.headline_metric,
+                  "cadence": self.cadence.to_dict()}
+        if self.date_from is not None:  # only when set: configurations stored before it stay comparable
+            config["date_from"] = self.date_from.isoformat()
+        return config
 
 
 @dataclass
@@ -93,8 +98,9 @@ class Prepared:
 
 def prepare(engine: Engine | None, sport: Sport, competition: str, *, until: datetime | None = None,
             seasons: Sequence[str] | None = None, feature_options: dict[str, Any] | None = None,
-            frame: pd.DataFrame | None = None) -> Prepared:
-    """Frame, features and trainable rows of one competition; with ``until`` later results are hidden.
+            frame: pd.DataFrame | None = None, date_from: datetime | None = None) -> Prepared:
+    """Frame, features and trainable rows of one competition; with ``until`` later results are hidden, with
+    ``date_from`` earlier events are dropped (the features start from it, as with ``seasons``).
 
     ``frame`` replaces the store's rows (a frame built in code, e.g. straight from source files)."""
     if frame is None:
@@ -108,6 +114,11 @@ def prepare(engine: Engine | None, sport: Sport, competition: str, *, until: dat
         if missing:
             raise DataValidationError(f"seasons not in the store for {competition}: {', '.join(missing)}")
         frame = frame[stored.isin([str(s) for s in seasons]).to_numpy()]
+    if date_from is not None:
+        frame = frame[(frame[sport.time_column] >= pd.Timestamp(date_from)).to_numpy()]
+        if frame.empty:
+            raise DataValidationError(f"no {sport.name} events of {competition} from {date_from:%Y-%m-%d} on"
+                                      + (f" in seasons {', '.join(map(str, seasons))}" if seasons else ""))
     frame = frame.reset_index(drop=True)
     fs = sport.feature_set(**(feature_options or {}))
     if until is not None:
@@ -262,7 +273,7 @@ def train(engine: Engine, sport: Sport, plan: TrainPlan, *, artifacts_dir: Path,
     try:
         _stage(progress, "validate")
         prep = prepare(engine, sport, plan.competition, until=plan.until, seasons=plan.seasons,
-                       feature_options=plan.feature_options, frame=frame)
+                       feature_options=plan.feature_options, frame=frame, date_from=plan.date_from)
         frame, X, rows = prep.frame, prep.X, prep.trainable
         sport.check_history(frame, rows, plan.competition)
         step("validated", rows=len(frame), trainable=int(rows.sum()))

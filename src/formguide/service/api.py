@@ -26,6 +26,7 @@ from formguide.service import routes_catalog, routes_field, routes_models, route
 from formguide.service.errors import ErrorBody, install_error_handlers, unexpected_errors
 from formguide.service.gate import StoreGate
 from formguide.service.metrics import CONTENT_TYPE, MetricsMiddleware, ServiceMetrics
+from formguide.service.routes_tasks import router as tasks_router
 
 __all__ = ["API_PREFIX", "Health", "create_app"]
 
@@ -83,6 +84,7 @@ def create_app(settings: Settings | None = None, context_factory: Callable[[], C
     api = APIRouter(prefix=API_PREFIX, responses=_ERRORS)
     for module in (routes_catalog, routes_models, routes_serving, routes_field):
         api.include_router(module.router)
+    api.include_router(tasks_router)
     app.include_router(api)
 
     @app.get("/health", response_model=Health, responses={503: {"model": ErrorBody}}, tags=["health"],
