@@ -21,6 +21,7 @@ _WHERE = {
     "train_all": "batch", "train_bet_types": "batch", "predict_all": "batch", "predict_bet_types": "batch",
     "export_models": "registry", "import_models": "registry", "list_models": "registry", "list_runs": "registry",
     "promote_model": "registry", "show_model": "registry",
+    "monitor_model": "monitoring", "MonitoringReport": "monitoring",
 }
 
 __all__ = sorted(_WHERE)

@@ -245,6 +245,9 @@ class FeatureDrift:
     state: str
     binning: str
     n_bins: int
+    #: Share of missing values on each side (the missing bin: a feature that starts or stops being missing).
+    missing_ref: float = 0.0
+    missing_cur: float = 0.0
     false_alarm_warn: float | None = None
     false_alarm_alert: float | None = None
     p_value: float | None = None
@@ -277,5 +280,6 @@ def drift_table(reference: pd.DataFrame, current: pd.DataFrame, *, n_bins: int =
         cal = (permutation_calibration(ref, cur, permutations=permutations, seed=seed, n_bins=n_bins,
                                        max_categories=max_categories, observed=value, perms=perms) if permutations else {})
         out[str(col)] = FeatureDrift(feature=str(col), psi=value, js=float(js_distance(p, q)), n_ref=len(ref),
-                                     n_cur=len(cur), state=drift_state(value), binning=b.kind, n_bins=b.n_bins, **cal)
+                                     n_cur=len(cur), state=drift_state(value), binning=b.kind, n_bins=b.n_bins,
+                                     missing_ref=float(ref.isna().mean()), missing_cur=float(cur.isna().mean()), **cal)
     return out

@@ -26,6 +26,8 @@ from formguide.service import routes_catalog, routes_field, routes_models, route
 from formguide.service.errors import ErrorBody, install_error_handlers, unexpected_errors
 from formguide.service.gate import StoreGate
 from formguide.service.metrics import CONTENT_TYPE, MetricsMiddleware, ServiceMetrics
+from formguide.service.routes_monitoring import install as install_monitoring
+from formguide.service.routes_monitoring import router as monitoring_router
 from formguide.service.routes_tasks import router as tasks_router
 
 __all__ = ["API_PREFIX", "Health", "create_app"]
@@ -85,7 +87,9 @@ def create_app(settings: Settings | None = None, context_factory: Callable[[], C
     for module in (routes_catalog, routes_models, routes_serving, routes_field):
         api.include_router(module.router)
     api.include_router(tasks_router)
+    api.include_router(monitoring_router)
     app.include_router(api)
+    install_monitoring(app)  # drift gauges of /metrics, from cached monitoring reports
 
     @app.get("/health", response_model=Health, responses={503: {"model": ErrorBody}}, tags=["health"],
              summary="Store reachable and migrated")
