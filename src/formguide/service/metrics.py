@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from prometheus_client import CONTENT_TYPE_PLAIN_0_0_4, CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import GaugeHistogramMetricFamily, GaugeMetricFamily, Metric
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, case, func, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from formguide.core.errors import FormguideError
@@ -83,14 +83,29 @@ class StoreCollector:
 
     def _read(self) -> list[Metric]:
         now = self._now()
-        with self._engine_of().connect() as conn:
+        engine = self._engine_of()
+        with engine.connect() as conn:
             by_status = dict(conn.execute(select(Task.status, func.count()).group_by(Task.status)).all())
-            finished = conn.execute(
-                select(Task.kind, Task.status, Task.started_at, Task.completed_at)
-                .where(Task.status.in_(FINISHED)).order_by(Task.id.desc()).limit(RECENT_TASKS)).all()
+            durations = conn.execute(_durations_query(engine.dialect.name)).all()
             workers = conn.execute(select(Worker.owner, Worker.host, Worker.heartbeat_at, Worker.tasks_done)
                                    .where(Worker.stopped_at.is_(None))).all()
-        return [_tasks_family(by_status), _durations_family(finished), *_workers_families(workers, now)]
+        return [_tasks_family(by_status), _durations_family(durations), *_workers_families(workers, now)]
+
+
+def _durations_query(dialect: str):  # type: ignore[no-untyped-def]
+    """Bucket counts, count and sum of the durations of the most recent finished tasks per (kind, status),
+    summed by the store (1,000 rows of datetimes parsed in Python cost a SQLite scrape ~15 ms)."""
+    if dialect == "sqlite":
+        seconds = (func.julianday(Task.completed_at) - func.julianday(Task.started_at)) * 86400.0
+    else:
+        seconds = func.extract("epoch", Task.completed_at - Task.started_at)
+    recent = (select(Task.kind, Task.status, seconds.label("s"))
+              .where(Task.status.in_(FINISHED), Task.started_at.is_not(None), Task.completed_at.is_not(None))
+              .order_by(Task.id.desc()).limit(RECENT_TASKS).subquery())
+    buckets = [func.sum(case((recent.c.s <= b, 1), else_=0)).label(f"le_{i}")
+               for i, b in enumerate(TASK_DURATION_BUCKETS)]
+    return (select(recent.c.kind, recent.c.status, func.count(), func.sum(recent.c.s), *buckets)
+            .group_by(recent.c.kind, recent.c.status).order_by(recent.c.kind, recent.c.status))
 
 
 def _tasks_family(by_status: dict[str, int]) -> Metric:
@@ -103,16 +118,12 @@ def _tasks_family(by_status: dict[str, int]) -> Metric:
 
 def _durations_family(rows: Iterable[Any]) -> Metric:
     """Durations (started -> completed) of the most recent finished tasks, per kind and final status."""
-    seconds: dict[tuple[str, str], list[float]] = {}
-    for kind, status, start, end in rows:
-        if start is not None and end is not None:
-            seconds.setdefault((kind, status), []).append(max(0.0, (end - start).total_seconds()))
     family = GaugeHistogramMetricFamily(
         "formguide_task_duration_seconds", f"Run time of the {RECENT_TASKS} most recent finished tasks (a window "
         "read from the store at scrape time, not a counter), by kind and final status.", labels=["kind", "status"])
-    for (kind, status), values in sorted(seconds.items()):
-        buckets = [(_le(b), float(sum(v <= b for v in values))) for b in TASK_DURATION_BUCKETS]
-        family.add_metric([kind, status], [*buckets, ("+Inf", float(len(values)))], gsum_value=sum(values))
+    for kind, status, count, total, *under in rows:
+        buckets = [(_le(b), float(n or 0)) for b, n in zip(TASK_DURATION_BUCKETS, under, strict=True)]
+        family.add_metric([kind, status], [*buckets, ("+Inf", float(count))], gsum_value=float(total or 0.0))
     return family
 
 
