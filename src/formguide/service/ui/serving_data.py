@@ -225,7 +225,7 @@ def default_race_ref(event: dict[str, Any]) -> str | None:
     """``SEASON-ROUND`` of a field event whose details carry them (how race pages are addressed)."""
     details = event.get("details") or {}
     season, rnd = details.get("season"), details.get("round")
-    return f"{season}-{rnd}" if season is not None and rnd is not None else None
+    return f"{season}-{int(rnd):02d}" if season is not None and rnd is not None else None
 
 
 def event_cards(events: list[dict[str, Any]], view: TableView | None,
