@@ -9,7 +9,7 @@ export FORMGUIDE_HOME ?= $(abspath var)
 export MPLBACKEND := Agg
 PYTEST_WORKERS ?= 2
 
-.PHONY: install demo test lint bench clean serve
+.PHONY: install demo test lint bench clean serve chromium
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -47,7 +47,12 @@ serve: install
 lint: install
 	$(BIN)/ruff check src tests bench
 
-test: lint
+# The browser test drives Debian's Chromium (never a downloaded browser): installed here when missing.
+chromium:
+	@command -v chromium >/dev/null || { if [ "$$(id -u)" = 0 ]; then apt-get update && apt-get install -y chromium; \
+	  else echo "chromium is missing and this is not root: run 'sudo apt-get install -y chromium'; the browser test is skipped"; fi; }
+
+test: lint chromium
 	$(BIN)/pytest -q -n $(PYTEST_WORKERS) --dist loadfile
 
 $(VENV)/.bench: $(VENV)/.installed

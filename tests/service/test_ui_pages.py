@@ -98,10 +98,11 @@ def test_dashboard_shows_each_champion_with_metrics(client):
 def test_training_page_offers_the_contract(client):
     html = _ok(client.get("/training?sport=football"), 'name="league"', 'value="E0"', 'name="season"',
                'value="2324"', 'name="date_from"', 'name="date_to"', 'name="model_type"', "dixon-coles", "blend",
-               'name="opt.stacker"', "Clear leagues", "Clear seasons", "Hide configuration", "Will use")
+               "Clear leagues", "Clear seasons", "Hide configuration", "Will use")
+    assert 'name="framework"' not in html  # football's train options have no framework
     assert '<label for="league">' in html and '<label for="season">' in html
     assert "sign in" in html.lower()  # writes need the token
-    nfl = _ok(client.get("/training?sport=nfl"), 'name="bet_type"', "moneyline", 'name="opt.framework"')
+    nfl = _ok(client.get("/training?sport=nfl"), 'name="bet_type"', "moneyline", 'name="framework"', "lightgbm")
     assert "No nfl league in the store yet" in nfl
 
 
@@ -182,26 +183,29 @@ def test_training_start_signed_in_queues_a_task(private):
         good = {"Origin": ORIGIN, "Accept": "application/json"}
         for form, status, words in (
                 ({"sport": "football"}, 422, "choose at least one league"),
-                ({"sport": "football", "league": "XX"}, 404, "unknown football league 'XX'"),
-                ({"sport": "football", "league": "E0", "season": "1999"}, 422, "none of the chosen seasons"),
+                ({"sport": "football", "league": "XX"}, 400, "unknown football league 'XX'"),
+                ({"sport": "football", "league": "E0", "season": "1999"}, 422, "season(s) 1999"),
+                ({"sport": "football", "league": ["E0", "e0"]}, 422, "leagues: leagues names the same one twice"),
                 ({"sport": "football", "league": "E0", "date_from": "2025-01-01", "date_to": "2024-01-01"}, 422,
-                 "is after"),
+                 "after"),
                 ({"sport": "football", "league": "E0", "date_from": "soon"}, 422, "is not a date"),
-                ({"sport": "football", "league": "E0", "max_runtime": "0"}, 422, "max runtime"),
+                ({"sport": "football", "league": "E0", "max_runtime": "0"}, 422, "max runtime seconds"),
                 ({"sport": "football", "league": "E0", "model_type": "nope"}, 400, "unknown football model")):
             r = c.post("/training", data=form, headers=good)
             assert r.status_code == status and words in r.json()["message"], (form, r.text)
         r = c.post("/training", data={"sport": "football", "league": "E0", "model_type": "elo",
-                                      "season": ["2324", "2425"], "date_to": "2025-03-01",
-                                      "opt.overround": "shin"}, headers=good)
+                                      "season": ["2324", "2425"], "date_from": "2023-09-01",
+                                      "date_to": "2025-03-01", "framework": "ignored"}, headers=good)
         assert r.status_code == 202, r.text
         (queued,) = r.json()["tasks"]
+        assert queued["label"] == f"task {queued['task_id']}: train football E0 (elo)"
         status = c.get(f"/training/tasks/{queued['task_id']}").json()
-        assert status["status"] == "queued" and status["progress"] == 0
+        assert status["status"] == "queued" and status["progress"] == 0 and status["models"] == []
         with Context(Settings(db_url=f"sqlite:///{private[0]}", artifacts_dir=private[1])) as ctx:
             (task,) = list_tasks(ctx)
-        assert task.request["seasons"] == ["2324", "2425"] and task.request["until"].startswith("2025-03-02")
-        assert task.request["options"] == {"overround": "shin"}
+        (run,) = task.request["runs"]
+        assert run["seasons"] == ["2324", "2425"] and run["until"].startswith("2025-03-02")
+        assert run["date_from"].startswith("2023-09-01") and run["options"] == {}
         _ok(c.get("/training"), f"task {queued['task_id']}", "queued")
 
 

@@ -55,16 +55,16 @@ function summarise(form) {
   const val = name => { const el = form.elements[name]; return el && el.value ? el.value : null; };
   const items = [];
   items.push(`sport: ${val("sport")}`);
-  items.push(leagues.length ? `leagues: ${leagues.join(", ")} (one training task each)` : "leagues: none chosen yet");
+  items.push(leagues.length ? `leagues: ${leagues.join(", ")}` + (leagues.length > 1 ? " (one after another, each its own model line)" : "")
+                            : "leagues: none chosen yet");
   items.push(seasons.length ? `seasons: ${seasons.join(", ")}` : "seasons: every stored season");
   const from = val("date_from"), to = val("date_to");
-  if (from || to) items.push(`dates: ${from || "start"} to ${to || "end"} (seasons with events in the range; ` +
-                             `results after ${to || "the last day"} hidden)`);
+  if (from) items.push(`events from ${from} on`);
+  if (to) items.push(`results up to ${to} (later ones hidden)`);
   items.push(`model type: ${val("model_type") || "the sport's default"}`);
   if (val("bet_type")) items.push(`bet type: ${val("bet_type")}`);
   $all("[data-option]", form).forEach(el => items.push(`${el.dataset.option}: ${el.value}`));
-  if (val("max_runtime")) items.push(`stop after ${val("max_runtime")} s`);
-  if (form.elements.force && form.elements.force.checked) items.push("retrain even if nothing changed");
+  if (val("max_runtime")) items.push(`stop the task after ${val("max_runtime")} s`);
   out.replaceChildren(...items.map(t => { const li = document.createElement("li"); li.textContent = t; return li; }));
   const start = $("#start", form);
   if (start && start.dataset.canWrite === "true") start.disabled = leagues.length === 0;
@@ -94,12 +94,12 @@ function showTask(box, t) {
   if (t.status === "completed") {
     box.classList.add("done");
     outcome.textContent = t.message || "completed";
-    if (t.model_id) {
+    (t.models || []).forEach(m => {
       const a = document.createElement("a");
-      a.href = `/models/${t.model_id}`;
-      a.textContent = ` open ${t.name || "the model"} v${t.version}`;
-      outcome.append(a);
-    }
+      a.href = `/models/${m.model_id}`;
+      a.textContent = `open ${m.name} v${m.version}`;
+      outcome.append(" ", a);
+    });
   } else if (t.status === "failed" || t.status === "cancelled") {
     box.classList.add("failed");
     outcome.textContent = t.error || t.message || t.status;
@@ -147,7 +147,7 @@ function setupTraining() {
       const body = await r.json();
       if (!r.ok) { errors.textContent = body.message || `error ${r.status}`; errors.hidden = false; return; }
       body.tasks.forEach(t => {
-        const box = progressBlock(t.task_id, t.message);
+        const box = progressBlock(t.task_id, t.label);
         live.prepend(box);
         poll(box);
       });
