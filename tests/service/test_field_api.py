@@ -122,3 +122,17 @@ def test_bad_query_values_and_a_moment_without_a_champion_are_4xx(f1_client):
     _error(client.get(f"/api/v1/f1/races/{RACE}/field?moment=pre-quali"), 404, "no trained model for f1-pre-quali")
     assert client.get(f"/api/v1/f1/races/{RACE}/field?simulations=10").status_code == 422
     assert client.get(f"/api/v1/f1/races/{RACE}/field?seed=-1").status_code == 422
+
+
+def test_the_predictions_endpoint_counts_the_events_it_returned_per_sport(f1_client):
+    client, _ = f1_client
+
+    def served() -> float:
+        families = text_string_to_metric_families(client.get("/metrics").text)
+        return sum(s.value for f in families for s in f.samples if s.name == "formguide_predictions_served_total"
+                   and s.labels == {"sport": "f1", "endpoint": "predictions"})
+
+    before = served()
+    body = client.get("/api/v1/predictions?sport=f1&date_from=2023-04-01&date_to=2023-09-30").json()
+    assert len(body["events"]) == 6  # the six races of 2023
+    assert served() == before + 6
