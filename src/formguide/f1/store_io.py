@@ -47,6 +47,7 @@ from formguide.core.errors import FormguideError, IngestError, IngestFileNotFoun
 from formguide.core.sport import FileReport, IngestReport
 from formguide.core.store.bulk import bulk_insert_columns
 from formguide.core.store.db import session_scope
+from formguide.core.store.locks import take_turn
 from formguide.core.store.models import Competition, Entry, Event, ImportRecord, Season, Team, TeamAlias
 from formguide.f1 import ergast, laps, racefolder
 from formguide.f1.ergast import RACE_TABLE_COLUMNS, SESSION_COLUMNS, entry_frame
@@ -484,6 +485,7 @@ def ingest_f1(engine: Engine, paths: Sequence[Path | str] | Path | str,
                 frame = laps.read_lap_file(path, warnings=notes)
                 sha = hashlib.sha256(path.read_bytes()).hexdigest()
                 with session_scope(engine) as s:
+                    take_turn(s.connection())  # one ingest transaction at a time (core.store.locks)
                     file_report = write_laps(s, path, frame)
                     file_report.warnings[:0] = [f"layout: {layout}", *notes]
                     s.add(_record(file_report, sha))
@@ -496,6 +498,7 @@ def ingest_f1(engine: Engine, paths: Sequence[Path | str] | Path | str,
                                   content_hash=parsed.content_hash, source=layout, warnings=parsed.warnings)
                 sha = batch.content_hash
                 with session_scope(engine) as s:
+                    take_turn(s.connection())
                     file_report = write_batch(s, batch)
                     file_report.warnings.insert(0, f"layout: {layout}")
                     s.add(_record(file_report, sha))

@@ -34,6 +34,7 @@ from formguide.core.errors import FormguideError, IngestError
 from formguide.core.sport import FileReport, IngestReport
 from formguide.core.store.bulk import bulk_insert_columns
 from formguide.core.store.db import session_scope
+from formguide.core.store.locks import take_turn
 from formguide.core.store.models import (
     Competition,
     Event,
@@ -265,7 +266,8 @@ def write_parsed(session: Session, parsed: ParsedFile) -> FileReport:
 
 @contextmanager
 def _file_transaction(engine: Engine) -> Iterator[Session]:
-    """One file's transaction: commit on success, roll back everything on any error.
+    """One file's transaction, taking its turn with other ingests (``core.store.locks``: two at once would
+    insert the same new competitions, seasons, teams and events): commit on success, roll back on any error.
 
     On SQLite, foreign-key enforcement is off while it runs (and back on afterwards, whatever
     happens): every id the writer stores was read or created in this same transaction, so the
@@ -279,6 +281,7 @@ def _file_transaction(engine: Engine) -> Iterator[Session]:
         try:
             with Session(bind=conn, expire_on_commit=False) as session:
                 try:
+                    take_turn(session.connection())  # one file transaction of any ingest at a time
                     yield session
                     session.commit()
                 except BaseException:

@@ -22,6 +22,7 @@ from sqlalchemy import Engine, insert
 
 from formguide.core.errors import FormguideError, IngestError, IngestFileNotFoundError
 from formguide.core.sport import FileReport, IngestReport
+from formguide.core.store.locks import take_turn
 from formguide.core.store.models import ImportRecord
 from formguide.nfl.csvfile import KIND_GAMES, KIND_INJURIES, KIND_TEAM_EPA, KIND_TEAM_STATS, detect
 from formguide.nfl.games import parse_games
@@ -100,6 +101,7 @@ def _import_one(engine: Engine, kind: str, path: Path) -> FileReport:
     else:
         parsed, write = parse_team_stats(path), write_stats
     with engine.begin() as conn:
+        take_turn(conn)  # one ingest transaction at a time: two would insert the same new rows (core.store.locks)
         report = write(conn, parsed)  # type: ignore[operator]
         conn.execute(insert(ImportRecord.__table__).values(**_record(report, parsed.sha256)))
     return report
