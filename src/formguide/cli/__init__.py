@@ -508,6 +508,8 @@ def _add_sport_commands() -> None:
 
 _add_sport_commands()
 app.command("worker")(__import__("formguide.cli.worker", fromlist=["worker"]).worker)  # formguide worker
+app.add_typer(__import__("formguide.cli.schedule", fromlist=["schedule_app"]).schedule_app,  # formguide schedule
+              name="schedule")
 
 
 def _log_path() -> Path:
