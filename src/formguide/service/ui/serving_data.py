@@ -132,7 +132,9 @@ class Outcome(BaseModel):
     bar: Bar
     line: str | None = None
     fair: str
+    fair_us: str | None = None
     price: str
+    price_us: str | None = None
     edge: str
     edge_value: float | None
     selected: bool
@@ -157,13 +159,15 @@ class EventCard(BaseModel):
     race: str | None = Field(None, description="The race reference of a field event (for its race page).")
 
 
-def _odds(values: dict[str, Any] | None, key: str, american: dict[str, Any] | None = None) -> str:
+def _odds(values: dict[str, Any] | None, key: str) -> str:
     v = (values or {}).get(key)
-    text = format_cell(float(v), 2) if isinstance(v, int | float) else "-"
-    us = (american or {}).get(key)
-    if isinstance(us, int | float) and math.isfinite(us):
-        text += f" ({us:+.0f})"
-    return text
+    return format_cell(float(v), 2) if isinstance(v, int | float) else "-"
+
+
+def _american(values: dict[str, Any] | None, key: str) -> str | None:
+    """The price in the sport's other format (``price_formats``, e.g. American odds), when the result has it."""
+    us = (values or {}).get(key)
+    return f"{us:+.0f}" if isinstance(us, int | float) and math.isfinite(us) else None
 
 
 def _edge(value: Any) -> tuple[str, float | None]:
@@ -194,8 +198,9 @@ def _match_card(event: dict[str, Any], row: dict[str, Any] | None, view: TableVi
         line = lines.get(key)
         outcomes.append(Outcome(
             key=key, bar=bar(labels[key], p), line=None if line is None else f"{line:+g}",
-            fair=_odds(event.get("fair_odds"), key, event.get("fair_odds_american")),
-            price=_odds(event.get("market_prices"), key, event.get("market_prices_american")),
+            fair=_odds(event.get("fair_odds"), key), fair_us=_american(event.get("fair_odds_american"), key),
+            price=_odds(event.get("market_prices"), key),
+            price_us=_american(event.get("market_prices_american"), key),
             edge=edge_text, edge_value=edge_value, selected=selection is not None and labels[key] == selection))
     extra = []
     if row is not None and view is not None:
