@@ -265,3 +265,23 @@ def test_settings_make_the_uri_absolute_and_empty_means_off(tmp_path, monkeypatc
     monkeypatch.setenv("FORMGUIDE_MLFLOW_URI", "http://127.0.0.1:5000")
     assert load_settings().mlflow_uri == "http://127.0.0.1:5000"
     assert mlflow_mirror.open_mirror(None) is None
+
+
+def test_a_tracking_server_that_is_down_costs_seconds_not_minutes(monkeypatch):
+    """MLflow's own retry defaults took 253 s to give up on a refused port; the mirror's give up in seconds."""
+    import time
+
+    for name in mlflow_mirror.PATIENCE_ENV:
+        monkeypatch.delenv(name, raising=False)
+    with socket.socket() as probe:  # a loopback port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    uri = f"http://127.0.0.1:{port}"
+    try:
+        mirror = mlflow_mirror.open_mirror(uri)
+        started = time.perf_counter()
+        [warning] = mlflow_mirror._safely("a probe", lambda: [mirror._experiment(LINE)])
+        assert time.perf_counter() - started < 30
+        assert warning.startswith("warning: MLflow mirroring of a probe failed") and len(warning) < 400
+    finally:
+        mlflow_mirror._mirrors.pop(uri, None)

@@ -56,6 +56,11 @@ MISSING_EXTRA = "MLflow mirroring needs the [mlflow] extra: pip install 'formgui
 ALIAS = "champion"
 #: Environment MLflow reads to stay quiet: no usage telemetry (MLflow 3), honoured before the first import.
 QUIET_ENV = {"MLFLOW_DISABLE_TELEMETRY": "true", "DO_NOT_TRACK": "true"}
+#: A tracking server that is down must not hold a finished training run for minutes: MLflow's own defaults
+#: (7 retries with backoff, 120 s timeouts) took 253 s to give up on a refused loopback port; these give up in
+#: seconds. Defaults only: a value already in the environment wins.
+PATIENCE_ENV = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "1", "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1",
+                "MLFLOW_HTTP_REQUEST_TIMEOUT": "15"}
 #: A formguide run's end -> MLflow's run status.
 RUN_STATUS = {"succeeded": "FINISHED", "skipped": "FINISHED", "failed": "FAILED", "cancelled": "KILLED",
               "interrupted": "KILLED"}
@@ -77,6 +82,8 @@ def registered_name(line: str) -> str:
 def _import_mlflow() -> Any:
     """mlflow, imported with telemetry off; the one-line error naming the extra when it is not installed."""
     os.environ.update(QUIET_ENV)
+    for name, value in PATIENCE_ENV.items():
+        os.environ.setdefault(name, value)
     try:
         import mlflow
         from mlflow import MlflowClient  # noqa: F401  (mlflow-skinny provides it; a broken install fails here)
@@ -368,7 +375,8 @@ class Mirror:
 
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
-    return f"{type(exc).__name__}: {text[0] if text else ''}".rstrip(": ")
+    line = f"{type(exc).__name__}: {text[0] if text else ''}".rstrip(": ")
+    return line if len(line) <= 300 else line[:297] + "..."
 
 
 def _safely(what: str, work: Any) -> list[str]:
