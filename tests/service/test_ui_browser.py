@@ -125,8 +125,9 @@ def store(tmp_path, football_dir) -> Settings:
     return Settings(db_url=f"sqlite:///{path}", artifacts_dir=tmp_path / "artifacts", api_token=TOKEN)
 
 
-def _train(page, base: str, model_type: str, timeout_s: float = 180) -> str:
-    """Configure and start one football E0 run from the training page; wait for its task to complete."""
+def _train(page, base: str, model_type: str, timeout_s: float = 180, running_shot: Path | None = None) -> str:
+    """Configure and start one football E0 run from the training page; wait for its task to complete (a
+    screenshot to ``running_shot`` once the bar shows the run under way)."""
     page.goto(base + "/training")
     page.select_option("#sport", "football")  # the page reloads with that sport's leagues and options
     page.wait_for_url(re.compile(r"sport=football"))
@@ -142,7 +143,13 @@ def _train(page, base: str, model_type: str, timeout_s: float = 180) -> str:
     deadline = time.monotonic() + timeout_s
     while task.get_attribute("data-status") not in ("completed", "failed", "cancelled"):
         assert time.monotonic() < deadline, f"the task did not finish in {timeout_s} s: {task.inner_text()}"
+        if running_shot is not None and task.get_attribute("data-status") == "running" and int(
+                task.locator(".bar").get_attribute("aria-valuenow") or 0) > 0:
+            page.wait_for_timeout(450)  # the bar's width transition
+            page.screenshot(path=str(running_shot), full_page=True)
+            running_shot = None
         time.sleep(0.25)
+    page.wait_for_timeout(500)  # the bar's width transition
     assert task.get_attribute("data-status") == "completed", task.inner_text()
     assert task.locator(".bar").get_attribute("aria-valuenow") == "100"
     return task.inner_text()
@@ -189,7 +196,7 @@ def test_configure_train_watch_history_promote(browser, store, tmp_path):
         shot(page, shots, "flow-training-configured")
 
         # train (Elo: the line's first version becomes its champion), watching the bar to completion
-        first = _train(page, served.url, "elo")
+        first = _train(page, served.url, "elo", running_shot=shots / "flow-training-running.png")
         assert "completed" in first
         shot(page, shots, "flow-training-completed")
 
@@ -216,7 +223,7 @@ def test_configure_train_watch_history_promote(browser, store, tmp_path):
         champion = page.locator("article.champion[data-line='football-E0']")
         assert target_type in champion.inner_text() and "champion" in champion.inner_text()
         shot(page, shots, "flow-dashboard")
-        page.click("article.champion[data-line='football-E0'] h3 a")
+        page.click("article.champion[data-line='football-E0'] h2 a")
         assert "Reliability diagram" in page.inner_text("main")
         assert page.locator("figure img").evaluate("img => img.complete && img.naturalWidth > 0")
         shot(page, shots, "flow-model")
@@ -253,7 +260,9 @@ def test_screenshots_of_the_demo_store(browser, tmp_path):
             p.goto(served.url + "/login")
             p.fill("#token", TOKEN)
             p.click("button[type=submit]")
-        champion = re.search(r'href="/models/(\d+)"', desktop.content())
+        html = desktop.content()  # the model page of the demo's football champion, else the first one
+        champion = (re.search(r'data-line="football-E0"[^>]*>\s*<header>.*?<a href="/models/(\d+)"', html, re.S)
+                    or re.search(r'href="/models/(\d+)"', html))
         pages = [("/", "dashboard"), ("/training?sport=football", "training"), ("/history", "history"),
                  ("/models", "models")]
         if champion:
@@ -261,5 +270,8 @@ def test_screenshots_of_the_demo_store(browser, tmp_path):
         for path, name in pages:
             for p, suffix in ((desktop, ""), (phone, "-phone")):
                 p.goto(served.url + path)
+                if name == "training":  # a configured panel: two seasons of E0, the summary says so
+                    p.select_option("#league", ["E0"])
+                    p.select_option("#season", ["2324", "2425"])
                 saved = shot(p, shots, f"{name}{suffix}")
                 assert saved.stat().st_size < MAX_PNG_BYTES * 1.5, saved
