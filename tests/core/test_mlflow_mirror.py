@@ -262,6 +262,8 @@ def test_settings_make_the_uri_absolute_and_empty_means_off(tmp_path, monkeypatc
     assert load_settings(mlflow_uri="m.db").mlflow_uri == f"sqlite:///{tmp_path / 'm.db'}"
     assert load_settings(mlflow_uri="runs").mlflow_uri == (tmp_path / "runs").as_uri()
     assert load_settings(mlflow_uri=" ").mlflow_uri is None
+    assert load_settings().describe()["mlflow"] == "off"
+    assert load_settings(mlflow_uri="http://me:secret@127.0.0.1:5000").describe()["mlflow"] == "http://me:***@127.0.0.1:5000"
     monkeypatch.setenv("FORMGUIDE_MLFLOW_URI", "http://127.0.0.1:5000")
     assert load_settings().mlflow_uri == "http://127.0.0.1:5000"
     assert mlflow_mirror.open_mirror(None) is None

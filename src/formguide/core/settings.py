@@ -150,7 +150,8 @@ class Settings(BaseSettings):
         from formguide.core.store.db import redact_url
 
         return {"store": redact_url(self.store_url), "artifacts": str(self.artifacts), "data": str(self.data),
-                "home": str(self.home), "log_level": self.log_level}
+                "home": str(self.home), "log_level": self.log_level,
+                "mlflow": redact_url(self.mlflow_uri) if self.mlflow_uri else "off"}
 
 
 def load_settings(**overrides: Any) -> Settings:
