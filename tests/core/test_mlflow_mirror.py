@@ -287,3 +287,20 @@ def test_a_tracking_server_that_is_down_costs_seconds_not_minutes(monkeypatch):
         assert warning.startswith("warning: MLflow mirroring of a probe failed") and len(warning) < 400
     finally:
         mlflow_mirror._mirrors.pop(uri, None)
+
+
+@pytest.mark.parametrize("db_url", [pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True)
+def test_a_postgresql_store_is_mirrored_the_same_way(db_url, tmp_path, football_dir, tracking):
+    context = Context(load_settings(db_url=db_url, artifacts_dir=tmp_path / "artifacts", mlflow_uri=tracking))
+    try:
+        ingest_e0(context.engine, football_dir, SEASONS)
+        result = _train(context, "elo")
+        [run] = _runs(context)
+        assert run.data.tags["formguide.run_id"] == str(result.run_id) and run.info.status == "FINISHED"
+        assert run.data.metrics["log_loss"] == pytest.approx(result.metrics["evaluation"]["model"]["log_loss"])
+        champion = _client(context).get_model_version_by_alias(mlflow_mirror.registered_name(LINE),
+                                                               mlflow_mirror.ALIAS)
+        assert (champion.tags["formguide.model_id"], champion.tags["formguide.store"]) == (str(result.model_id),
+                                                                                         _store(context))
+    finally:
+        context.close()
