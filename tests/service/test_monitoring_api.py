@@ -173,3 +173,21 @@ def test_metrics_export_the_cached_reports_without_computing(client, store):
         families = list(collector.collect())
         assert time.perf_counter() - started < 0.05  # memory only: the scrape computes nothing
         assert {f.name for f in families} >= {"formguide_feature_drift_psi", "formguide_feature_drift_js"}
+
+
+def test_the_walk_forward_reference_is_kept_in_the_store(store, monkeypatch):
+    """A second process (here: the in-process cache emptied) reads the reference back instead of re-running it."""
+    from formguide.app import monitoring
+    from formguide.core import performance
+
+    with Context(store["settings"]) as ctx:
+        first = monitor_model(ctx, store["dc"], permutations=0)
+        monitoring._references.clear()
+
+        def never(*args, **kwargs):
+            raise AssertionError("the walk-forward reference was re-run")
+
+        monkeypatch.setattr(performance, "walk_forward_reference", never)
+        again = monitor_model(ctx, store["dc"], permutations=0)
+    assert again.performance.band == first.performance.band and again.performance.band is not None
+    assert again.performance.reference_chunks == first.performance.reference_chunks

@@ -15,7 +15,8 @@ learnt. ``current_from``/``current_to`` choose another window (reference: the tr
 Drift is ``core.drift`` (PSI/JS on the reference's fixed bins, the 0.1/0.25 states, the permutation false-alarm
 rates); performance is ``core.performance`` (chunks of ``chunk_size`` events; the walk-forward reference re-run
 from the stored configuration, computed only once a chunk of scored predictions exists or when ``with_band`` is
-asked, and kept per model version and data in this process).
+asked, and kept per model version and store data in this process and in the store's served-result cache, so a
+restart does not redo it).
 
 Reports are kept per store and model for ``/metrics`` (:func:`cached_reports`); a scrape reads them and never
 computes (:func:`refresh_champions` recomputes in the background at most once per ``REPORT_TTL_S``).
@@ -35,7 +36,7 @@ from sqlalchemy import select
 
 from formguide.app.champions import _line
 from formguide.app.context import Context
-from formguide.core import drift, performance, registry
+from formguide.core import drift, performance, registry, resultcache
 from formguide.core.errors import DataValidationError, FormguideError
 from formguide.core.sport import Sport, get_sport
 from formguide.core.store.db import session_scope
@@ -254,7 +255,7 @@ def _split(ctx: Context, view: Sport, record: ModelRecord, competition: str, sto
 
 
 # ------------------------------------------------------------------------------------------ performance
-_references: dict[tuple, performance.Forecasts | str] = {}
+_references: dict[str, performance.Forecasts | str] = {}
 _references_lock = threading.Lock()
 
 
@@ -268,14 +269,27 @@ def _stored_predictions(ctx: Context, model_id: int, market: str) -> list[tuple[
     return list(latest.values())
 
 
-def _reference(ctx: Context, view: Sport, record: ModelRecord, frame: pd.DataFrame) -> performance.Forecasts | str:
-    """The walk-forward reference, kept per store, version, hash and data (the frame's rows and results)."""
-    key = (ctx.settings.store_url, record.id, record.artifact_sha256, len(frame), int(view.trainable(frame).sum()),
-           str(frame[view.time_column].max()))
+def _reference(ctx: Context, view: Sport, record: ModelRecord, competition: str, frame: _Frame
+               ) -> performance.Forecasts | str:
+    """The walk-forward reference (one walk-forward: seconds to minutes), kept per version, hash and store data in
+    this process and in the store's served-result cache (``core.resultcache``), so a restart does not redo it."""
+    signature = resultcache.data_signature(ctx.engine, view.name, competition)
+    key = resultcache.key("monitoring-reference", {"model_id": record.id, "bet_type": view.bet_type},
+                          (record.id, record.artifact_sha256), signature)
     with _references_lock:
         if key in _references:
             return _references[key]
-    ref = performance.walk_forward_reference(ctx.engine, view, record, frame=frame)
+    kept = resultcache.get(ctx.engine, key)
+    if kept is not None:
+        ref: performance.Forecasts | str = kept["reason"] if "reason" in kept else performance.Forecasts(
+            np.asarray(kept["probs"], dtype=np.float64), np.asarray(kept["outcome"], dtype=np.intp),
+            pd.to_datetime(pd.Series(kept["times"])).to_numpy(), np.asarray(kept["event_ids"], dtype=np.int64))
+    else:
+        ref = performance.walk_forward_reference(ctx.engine, view, record, frame=frame())
+        data = {"reason": ref} if isinstance(ref, str) else {
+            "probs": ref.probs.tolist(), "outcome": ref.outcome.tolist(), "event_ids": ref.event_ids.tolist(),
+            "times": [pd.Timestamp(t).isoformat() for t in ref.times]}
+        resultcache.put(ctx.engine, key, sport=view.name, use_case="monitoring-reference", data=data)
     with _references_lock:
         _references[key] = ref
     return ref
@@ -287,7 +301,7 @@ def _chunks(c: performance.ChunkScores, position: list[dict[str, str]] | None = 
                      position=(position[i] if position else {})) for i in range(c.count)]
 
 
-def _performance(ctx: Context, view: Sport, record: ModelRecord, frame: _Frame, chunk_size: int,
+def _performance(ctx: Context, view: Sport, record: ModelRecord, competition: str, frame: _Frame, chunk_size: int,
                  with_band: bool) -> PerformanceBlock:
     """Stored predictions with results against the walk-forward band (see ``core.performance``)."""
     market = getattr(view, "main_market", None)
@@ -310,7 +324,7 @@ def _performance(ctx: Context, view: Sport, record: ModelRecord, frame: _Frame, 
     if len(current) < chunk_size and not with_band:
         return block("no_results", f"{len(current)} stored {market} predictions have results; the first chunk needs "
                      f"{chunk_size}", scored_predictions=len(current), pending=len(current))
-    reference = _reference(ctx, view, record, frame())
+    reference = _reference(ctx, view, record, competition, frame)
     if isinstance(reference, str):
         return block("not_scored", reference, scored_predictions=len(current))
     rep = performance.performance_report(current, reference, chunk_size=chunk_size)
@@ -377,7 +391,7 @@ def monitor_model(ctx: Context, model_id: int | str, *, current_from: date | Non
     if rows:
         messages.append(f"{sum(r.state == 'alert' for r in rows)} of {len(rows)} features alert, "
                         f"{sum(r.state == 'warn' for r in rows)} warn (PSI 0.25 / 0.1)")
-    perf = _performance(ctx, view, record, frame, chunk_size, with_band)
+    perf = _performance(ctx, view, record, competition, frame, chunk_size, with_band)
     messages.append(f"performance: {perf.state}: {perf.message}")
     report = MonitoringReport(
         model_id=record.id, name=record.name, version=record.version, sport=record.sport, competition=competition,
