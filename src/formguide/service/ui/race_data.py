@@ -10,7 +10,6 @@ round is. Any other form still gets a free-text race box.
 
 from __future__ import annotations
 
-import typing
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -18,7 +17,7 @@ from pydantic import BaseModel, Field
 from formguide.app.schemas import CompetitionSummary, RaceFieldResult
 from formguide.core.sport import Sport
 from formguide.service.ui.heatmap import HeatMap, heat_map
-from formguide.service.ui.serving_data import Bar, bar
+from formguide.service.ui.serving_data import Bar, bar, option_choices
 
 __all__ = ["RaceChoice", "RaceRow", "moments", "race_choices", "race_rows", "race_heat_map", "neighbours"]
 
@@ -42,14 +41,7 @@ class RaceChoice(BaseModel):
 
 def moments(sport: Sport) -> list[str]:
     """The prediction moments the sport's predict options take (a ``Literal`` field named ``moment``)."""
-    field = sport.options.model("predict").model_fields.get("moment")
-    if field is None:
-        return []
-    choices: list[str] = []
-    for arg in (field.annotation, *typing.get_args(field.annotation)):
-        if typing.get_origin(arg) is typing.Literal:
-            choices.extend(str(a) for a in typing.get_args(arg))
-    return choices
+    return option_choices(sport, "predict", "moment")
 
 
 def _season_round(sport: Sport) -> bool:

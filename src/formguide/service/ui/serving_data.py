@@ -10,6 +10,7 @@ knows a sport: outcomes come from the result's own keys and the labels from its 
 from __future__ import annotations
 
 import math
+import typing
 from collections.abc import Callable
 from datetime import date
 from typing import Any, TypeVar
@@ -24,7 +25,7 @@ from formguide.core.sport import Sport, available_sports, get_sport
 from formguide.core.views import Column, TableView, format_cell
 from formguide.service.errors import ApiError, status_of
 
-__all__ = ["Bar", "EventCard", "Outcome", "PageError", "SimColumn", "SimRow", "call_use_case", "event_cards",
+__all__ = ["Bar", "EventCard", "Outcome", "PageError", "SimColumn", "SimRow", "call_use_case", "event_cards", "option_choices",
            "parse_date", "parse_number", "sim_table", "sport_choices"]
 
 T = TypeVar("T")
@@ -83,8 +84,21 @@ class SportChoice(BaseModel):
     name: str
     bet_types: list[str]
     filters: list[str] = Field(description="The predict options of the sport the predictions form offers.")
+    tiers: list[str] = Field(default_factory=list, description="The signal tiers its tier filter takes.")
     can_simulate: bool
     race_fields: bool
+
+
+def option_choices(sport: Sport, use_case: str, name: str) -> list[str]:
+    """The values a sport's option takes when its type is a ``Literal`` (e.g. the tiers, F1's moments)."""
+    field = sport.options.model(use_case).model_fields.get(name)
+    if field is None:
+        return []
+    choices: list[str] = []
+    for arg in (field.annotation, *typing.get_args(field.annotation)):
+        if typing.get_origin(arg) is typing.Literal:
+            choices.extend(str(a) for a in typing.get_args(arg))
+    return choices
 
 
 def race_fields(sport: Sport) -> bool:
@@ -99,6 +113,7 @@ def sport_choices() -> list[SportChoice]:
         fields = sport.options.model("predict").model_fields
         out.append(SportChoice(name=name, bet_types=list(sport.bet_types),
                                filters=[f for f in ("min_edge", "tier") if f in fields],
+                               tiers=option_choices(sport, "predict", "tier"),
                                can_simulate=sport.can_simulate, race_fields=race_fields(sport)))
     return out
 

@@ -44,7 +44,6 @@ __all__ = ["router"]
 router = APIRouter(include_in_schema=False)
 Ctx = Annotated[Context, Depends(context)]
 Text = Annotated[str | None, Query()]
-TIERS = ("A", "B", "C", "D")
 
 
 def _default_sport(ctx: Context) -> str:
@@ -75,7 +74,7 @@ def predictions_page(request: Request, ctx: Ctx, sport: Text = None, league: Tex
     league = _clean(league) or _default_league(ctx, sport)
     form = {"sport": sport, "league": league or "", "date": _clean(date) or "", "bet_type": _clean(bet_type) or "",
             "min_edge": _clean(min_edge) or "", "tier": _clean(tier) or ""}
-    data: dict[str, Any] = {"form": form, "sports": sport_choices(), "tiers": TIERS,
+    data: dict[str, Any] = {"form": form, "sports": sport_choices(),
                             "leagues": leagues_of(ctx, sport), "result": None, "cards": [], "error": None}
     status = 200
     try:
