@@ -4,7 +4,7 @@ a job worker (``app.tasks.run_worker``) in a thread, on a store built here (E0 2
 
 The click-through: sign in with the token → configure (sport, league, model type) → start → the progress bar
 runs to completion → history shows the run → a second run → promote a version (confirm dialog) → the
-dashboard shows the new champion. Screenshots of each page, desktop and 390×844, go to ``docs/screenshots/``
+dashboard shows the new champion → the predictions page serves the promoted version. Screenshots of each page, desktop and 390×844, go to ``docs/screenshots/``
 with ``FORMGUIDE_SCREENSHOTS=1`` (else the test's tmp folder). With ``FORMGUIDE_UI_DEMO_HOME`` set to a copy of
 a ``make demo`` home, a second test saves the README's screenshots of every page of that store.
 """
@@ -212,6 +212,7 @@ def test_configure_train_watch_history_promote(browser, store, tmp_path):
         assert rows.count() == 2
         candidate = page.locator("tr[data-model]:not(.is-champion)")
         target_type = candidate.locator("td").nth(3).inner_text().strip()
+        target_version = candidate.locator("td").first.inner_text().strip()  # "v1" or "v2"
         page.once("dialog", lambda d: d.accept())
         candidate.locator("button", has_text="Promote").click()
         page.wait_for_url(re.compile(r"promoted="))
@@ -227,6 +228,10 @@ def test_configure_train_watch_history_promote(browser, store, tmp_path):
         assert "Reliability diagram" in page.inner_text("main")
         assert page.locator("figure img").evaluate("img => img.complete && img.naturalWidth > 0")
         shot(page, shots, "flow-model")
+        # the predictions page (ui-predictions) serves the new champion
+        page.goto(served.url + "/predictions?sport=football&league=E0&date=2025-05-25")
+        assert f"football-E0 {target_version}" in page.inner_text("#served-version")
+        shot(page, shots, "flow-predictions")
 
         phone = browser.new_page(viewport=PHONE)
         for path, name in (("/", "dashboard"), ("/training?sport=football", "training"), ("/history", "history"),
