@@ -4,6 +4,7 @@ of 2024/25 with their results; an Elo version trained on all three seasons (no e
 
 from __future__ import annotations
 
+import threading
 import time
 from datetime import datetime
 
@@ -191,3 +192,36 @@ def test_the_walk_forward_reference_is_kept_in_the_store(store, monkeypatch):
         again = monitor_model(ctx, store["dc"], permutations=0)
     assert again.performance.band == first.performance.band and again.performance.band is not None
     assert again.performance.reference_chunks == first.performance.reference_chunks
+
+
+def test_background_refresh_computes_stale_champions_off_the_scrape(store):
+    """With a refresh period the scrape starts one background thread for the champions and returns at once."""
+    with Context(store["settings"]) as ctx:
+        from formguide.app import monitoring
+
+        with monitoring._reports_lock:
+            monitoring._reports.clear()
+        collector = DriftCollector(lambda: ctx, refresh_s=3600)
+        started = time.perf_counter()
+        list(collector.collect())
+        assert time.perf_counter() - started < 0.05
+        worker = next(t for t in threading.enumerate() if t.name == "formguide-drift-refresh")
+        list(collector.collect())  # a second scrape while it runs starts nothing more
+        assert sum(t.name == "formguide-drift-refresh" for t in threading.enumerate()) <= 1
+        worker.join(timeout=120)
+        champions = {r.model_id for _, r in cached_reports(ctx) if r.status == "champion"}
+        assert champions and {store["dc"], store["elo"]} & champions
+
+
+def test_monitoring_on_both_stores_builds_rows_no_training_stored(db_url, football_dir, tmp_path):
+    """SQLite and PostgreSQL: a version trained to New Year 2025 on 2023/24-2024/25; the rest of 2024/25 is built."""
+    engine = open_store(db_url)
+    ingest_e0(engine, football_dir, ("2324", "2425"))
+    engine.dispose()
+    with Context(Settings(db_url=db_url, artifacts_dir=tmp_path / "artifacts")) as ctx:
+        out = train(ctx, TrainRequest(competition="E0", model_type="elo", until=datetime(2025, 1, 1)))
+        rep = monitor_model(ctx, out.model_id, permutations=20)
+    assert rep.reference.basis == "training_window" and rep.current.basis == "after_training"
+    assert rep.current.stored_rows == 0 and rep.current.rows == rep.current.events > 150
+    assert rep.reference.rows == rep.reference.stored_rows > 500
+    assert rep.drift and all(r.n_cur == rep.current.rows for r in rep.drift)
