@@ -241,3 +241,14 @@ def test_simulation_columns_are_bars_only_when_every_value_is_a_probability():
     columns, rows = sim_table(view)
     assert [c.probability for c in columns] == [False, False, False, True, False]
     assert rows[0].cells[3].percent == "99.6%" and rows[0].cells[2] == "12.2"
+
+
+def test_an_empty_store_gives_empty_states_and_errors_in_place(tmp_path):
+    settings = Settings(db_url=f"sqlite:///{tmp_path / 'empty.sqlite'}", artifacts_dir=tmp_path / "artifacts")
+    with TestClient(create_app(settings)) as c:
+        html = c.get("/predictions").text  # no champion anywhere: the first installed sport, nothing stored
+        assert 'id="predictions-error"' in html and 'id="prediction-filters"' in html and "Traceback" not in html
+        _page(c.get("/simulations"), 200, 'id="simulation-empty"', "Nothing to simulate")
+        html = _page(c.get("/races"), 200, 'id="race-picker"')
+        assert "Stored races" not in html
+        _page(c.get(f"/f1/races/{RACE}"), 404, 'id="race-error"', "no trained model for f1-post-quali")

@@ -50,7 +50,7 @@ def _default_sport(ctx: Context) -> str:
     """The first sport with a champion (the one a visitor most likely came for), else the first installed."""
     lines = champions(ctx)
     names = sorted(available_sports())
-    return lines[0].sport if lines else (names[0] if names else "football")
+    return lines[0].sport if lines else (names[0] if names else "")
 
 
 def _default_league(ctx: Context, sport: str) -> str | None:
