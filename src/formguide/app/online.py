@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+import weakref
 from datetime import datetime
 from typing import Any
 
@@ -26,7 +27,7 @@ from formguide.app.schemas import PredictResult, Request, Result
 from formguide.core import online
 from formguide.core.errors import FormguideError
 from formguide.core.options import SportOptions, parse_options
-from formguide.core.sport import Sport, available_sports, get_sport
+from formguide.core.sport import ForecastRow, Sport, available_sports, get_sport
 from formguide.core.store.db import session_scope
 from formguide.core.store.models import Competition, Event
 from formguide.core.views import Column, TableView
@@ -77,9 +78,15 @@ def online_stores(ctx: Context) -> list[online.OnlineStore]:
         return _stores[key]
 
 
+_defaults: dict[tuple[str, str], SportOptions] = {}
+
+
 def default_predict_options(sport: Sport) -> SportOptions:
     """The options materialised rows are computed with (a request with other options is computed instead)."""
-    return parse_options(sport.options.model("predict"), {}, sport=sport.name, use_case="predict")
+    key = (sport.name, sport.bet_type)
+    if key not in _defaults:
+        _defaults[key] = parse_options(sport.options.model("predict"), {}, sport=sport.name, use_case="predict")
+    return _defaults[key]
 
 
 def _champion_lines(ctx: Context, sport: Sport, competition: str | None) -> list[tuple[Sport, str, str]]:
@@ -187,15 +194,35 @@ def refresh_online(ctx: Context, sport_name: str, competition: str | None = None
     return done
 
 
-def served_from_online(ctx: Context, sport: Sport, competition: str, line: str, options: SportOptions,
+#: Answers built from online rows, per engine: (line, as of, days) -> ((token, rows stamp), result, rows recorded).
+#: A kept answer is used only while the store's token and the line's rows are the ones it was built from, so it
+#: is never staler than the rows themselves.
+Kept = tuple[tuple[str, str], PredictResult, list[ForecastRow]]
+_answers: weakref.WeakKeyDictionary[Any, dict[tuple[str, str, int], Kept]] = weakref.WeakKeyDictionary()
+
+
+def served_from_online(ctx: Context, sport: Sport, competition: str | None, options: SportOptions,
                        date: Any, days: int) -> PredictResult | None:
-    """The predict result read from current online rows; None when there are none for this request."""
+    """The predict result read from current online rows; None when there are none for this request.
+
+    ``competition`` may be as the user typed it: only a line materialised under exactly that code answers (its
+    rows prove the competition is stored); anything else goes the computing path, which resolves it.
+    """
     view_of = getattr(sport, "prediction_view", None)
-    if view_of is None or options != default_predict_options(sport):
+    competition = competition or sport.default_competition
+    if view_of is None or competition is None or options != default_predict_options(sport):
         return None
+    line = sport.line_name(competition, options)
     as_of = online.today() if date is None else pd.Timestamp(date).normalize()
-    hit = online.lookup(ctx.engine, online_stores(ctx), sport.name, line, as_of, days)
-    if hit is None:
+    token, stamp = online.current_state(ctx.engine, sport.name, line)
+    kept = _answers.setdefault(ctx.engine, {})
+    found = kept.get((line, as_of.isoformat(), days))
+    if token is not None and found is not None and found[0] == (token, stamp):
+        result = found[1]
+        online.record_once(ctx.engine, result.model_id, found[2], result.feature_set_version, as_of)
+        return result.model_copy()
+    hit = online.lookup(ctx.engine, online_stores(ctx), sport.name, line, as_of, days, token=token)
+    if hit is None or hit.meta.competition != competition:
         return None
     meta, events, stored = hit.meta, hit.events, hit.stored
     online.record_once(ctx.engine, meta.model_id, stored, meta.feature_set_version, as_of)
@@ -206,4 +233,5 @@ def served_from_online(ctx: Context, sport: Sport, competition: str, line: str, 
     note = f" (refitted as of that day: {meta.refitted})" if meta.refitted else ""
     table.title = f"{sport.name} {competition} from {as_of.date()}, {meta.label}{note}"
     result.views.append(table)
-    return result
+    kept[(line, as_of.isoformat(), days)] = ((meta.token, stamp), result, stored)
+    return result.model_copy()

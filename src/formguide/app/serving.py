@@ -67,11 +67,11 @@ def _keep(ctx: Context, key: str, sport: Sport, use_case: str, result: Any, **ex
 def predict(ctx: Context, request: PredictRequest, progress: Progress | None = None) -> PredictResult:
     """Champion probabilities for the events of a window, as known at its start; stored in ``predictions``."""
     sport, options = sport_and_options(request.sport, "predict", request.options, request.bet_type)
-    competition = resolve_competition(ctx, sport, request.competition)
-    line = sport.line_name(competition, options)
-    online = served_from_online(ctx, sport, competition, line, options, request.date, request.days)
+    online = served_from_online(ctx, sport, request.competition, options, request.date, request.days)
     if online is not None:  # current materialised rows of this window (app.online): nothing to compute
         return online
+    competition = resolve_competition(ctx, sport, request.competition)
+    line = sport.line_name(competition, options)
     key = _cache_key(ctx, sport, competition, line, "predict", request)
     kept = resultcache.get(ctx.engine, key)
     result = None if kept is None else _restore(PredictResult, kept)

@@ -33,6 +33,7 @@ import json
 import logging
 import threading
 import uuid
+import weakref
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -48,7 +49,8 @@ from formguide.core.sport import ForecastRow, Sport
 from formguide.core.store.db import redact_url, session_scope
 from formguide.core.store.models import Event, ImportRecord, ModelRecord, OnlineFeature, Prediction
 
-__all__ = ["OnlineMeta", "OnlineRow", "OnlineStore", "RedisStore", "TableStore", "current_token", "lookup",
+__all__ = ["OnlineMeta", "OnlineRow", "OnlineStore", "RedisStore", "TableStore", "current_state", "current_token",
+           "lookup",
            "materialise", "record_once", "stores_for"]
 
 log = logging.getLogger("formguide.online")
@@ -125,15 +127,24 @@ class OnlineStore(Protocol):
 # ------------------------------------------------------------------------------------------ currency
 def current_token(engine: Engine, sport: str, line: str) -> str | None:
     """The token rows of ``line`` must carry to be current: champion id and hash, last import, code version."""
+    return current_state(engine, sport, line)[0]
+
+
+def current_state(engine: Engine, sport: str, line: str) -> tuple[str | None, str]:
+    """(token, stamp of the line's rows in the table: when they were materialised and how many), in one round
+    trip (this runs on every request served online). An answer built from rows is reusable while both hold."""
     from formguide import __version__
 
+    last_import = select(func.max(ImportRecord.id)).where(ImportRecord.sport == sport).scalar_subquery()
+    when = select(func.max(OnlineFeature.materialised_at)).where(OnlineFeature.line == line).scalar_subquery()
+    n = select(func.count(OnlineFeature.id)).where(OnlineFeature.line == line).scalar_subquery()
     with engine.connect() as conn:
-        champ = conn.execute(select(ModelRecord.id, ModelRecord.artifact_sha256)
+        found = conn.execute(select(ModelRecord.id, ModelRecord.artifact_sha256, last_import, when, n)
                              .where(ModelRecord.name == line, ModelRecord.status == "champion")).all()
-        last_import = conn.execute(select(func.max(ImportRecord.id)).where(ImportRecord.sport == sport)).scalar()
-    if len(champ) != 1:
-        return None
-    return f"{champ[0][0]}:{champ[0][1]}:{int(last_import or 0)}:{__version__}"
+    if len(found) != 1:
+        return None, ""
+    model_id, sha, imported, materialised_at, n = found[0]
+    return f"{model_id}:{sha}:{int(imported or 0)}:{__version__}", f"{materialised_at}:{n}"
 
 
 # ------------------------------------------------------------------------------------------ backends
@@ -332,9 +343,10 @@ class Hit:
 
 
 def lookup(engine: Engine, stores: list[OnlineStore], sport: str, line: str, as_of: pd.Timestamp,
-           days: int) -> Hit | None:
-    """The stored rows of ``[as_of, as_of + days)`` when they are current and complete; None: compute instead."""
-    token = current_token(engine, sport, line)
+           days: int, *, token: str | None = None) -> Hit | None:
+    """The stored rows of ``[as_of, as_of + days)`` when they are current and complete; None: compute instead.
+    ``token``: the store's current token when the caller has just read it."""
+    token = token or current_token(engine, sport, line)
     if token is None:
         return None
     end = as_of + pd.Timedelta(days=days)
@@ -355,7 +367,8 @@ def lookup(engine: Engine, stores: list[OnlineStore], sport: str, line: str, as_
 
 
 # ------------------------------------------------------------------------------------------ recording
-_recorded: set[tuple[Any, ...]] = set()
+#: Forecasts recorded already, per engine (a process may serve several stores, even several in-memory ones).
+_recorded: weakref.WeakKeyDictionary[Engine, set[tuple[Any, ...]]] = weakref.WeakKeyDictionary()
 _recorded_lock = threading.Lock()
 
 
@@ -367,15 +380,15 @@ def record_once(engine: Engine, model_id: int, rows: list[ForecastRow], feature_
     written before the answer goes out; serving it again writes nothing. Returns the number of rows served.
     """
     when = pd.Timestamp(as_of).to_pydatetime()
-    store = engine.url.render_as_string(hide_password=True)  # one process may serve several stores
-    keys = {(store, model_id, when, r.event_id, r.entry_id, r.market, r.line): r for r in rows}
+    keys = {(model_id, when, r.event_id, r.entry_id, r.market, r.line): r for r in rows}
     with _recorded_lock:
-        new = {k: r for k, r in keys.items() if k not in _recorded}
+        done = _recorded.setdefault(engine, set())
+        new = {k: r for k, r in keys.items() if k not in done}
     if not new:
         return len(rows)
-    events = sorted({k[3] for k in new})
+    events = sorted({k[2] for k in new})
     with session_scope(engine) as s:
-        present = {(store, model_id, when, e, n, m, ln) for e, n, m, ln in s.execute(
+        present = {(model_id, when, e, n, m, ln) for e, n, m, ln in s.execute(
             select(Prediction.event_id, Prediction.entry_id, Prediction.market, Prediction.line)
             .where(Prediction.model_id == model_id, Prediction.as_of == when,
                    Prediction.event_id.in_(events)))}
@@ -385,7 +398,7 @@ def record_once(engine: Engine, model_id: int, rows: list[ForecastRow], feature_
                               stake=r.stake, selection=r.selection, tier=r.tier)
                    for k, r in new.items() if k not in present])
     with _recorded_lock:
-        _recorded.update(new)
-        if len(_recorded) > 200_000:  # a long-running server forgets; the table is asked again
-            _recorded.clear()
+        done.update(new)
+        if len(done) > 200_000:  # a long-running server forgets; the table is asked again
+            done.clear()
     return len(rows)
