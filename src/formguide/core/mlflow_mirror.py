@@ -298,9 +298,10 @@ class Mirror:
             self.client.log_artifacts(mlflow_id, str(root))
 
     # ------------------------------------------------------------------------------------- champion
-    def set_champion(self, engine: Engine, model_id: int, artifacts_dir: Path) -> int:
+    def set_champion(self, engine: Engine, model_id: int, artifacts_dir: Path) -> str:
         """Register ``model_id`` (once) under its line's registered model and point the alias at it; the other
-        mirrored versions' ``formguide.status`` tags are brought up to date. Returns the MLflow version."""
+        mirrored versions' ``formguide.status`` tags are brought up to date. Returns what was done, in words
+        (MLflow numbers its versions itself: they match formguide's only when every version was mirrored)."""
         with session_scope(engine) as s:
             record = s.get(ModelRecord, int(model_id))
             if record is None:
@@ -330,7 +331,7 @@ class Mirror:
             now = statuses.get(int(v.tags.get("formguide.model_id", -1)))
             if now is not None and (v.tags or {}).get("formguide.status") != now:
                 self.client.set_model_version_tag(name, v.version, "formguide.status", now)
-        return int(target.version)
+        return f"MLflow: alias '{ALIAS}' on {name} version {target.version} ({line} v{version})"
 
     def _registered_model(self, name: str, line: str) -> None:
         from mlflow.exceptions import MlflowException
@@ -358,8 +359,7 @@ class Mirror:
             notes = [f"MLflow: run {self.log_run(engine, i, artifacts_dir)} in experiment "
                      f"{experiment_name(line)!r} ({redact_url(self.uri)})" for i in ids]
             if champion is not None:
-                version = self.set_champion(engine, int(champion), artifacts_dir)
-                notes.append(f"MLflow: alias '{ALIAS}' on {registered_name(line)} version {version}")
+                notes.append(self.set_champion(engine, int(champion), artifacts_dir))
             return notes
 
         return _safely(f"the training of {line}", work)
@@ -367,8 +367,7 @@ class Mirror:
     def after_promote(self, engine: Engine, model_id: int, artifacts_dir: Path) -> list[str]:
         """Point the champion alias at a version promoted by hand (a warning when that fails)."""
         def work() -> list[str]:
-            version = self.set_champion(engine, model_id, artifacts_dir)
-            return [f"MLflow: alias '{ALIAS}' on version {version} ({redact_url(self.uri)})"]
+            return [f"{self.set_champion(engine, model_id, artifacts_dir)} in {redact_url(self.uri)}"]
 
         return _safely(f"the promotion of model {model_id}", work)
 
