@@ -125,18 +125,31 @@ def store(tmp_path, football_dir) -> Settings:
     return Settings(db_url=f"sqlite:///{path}", artifacts_dir=tmp_path / "artifacts", api_token=TOKEN)
 
 
-def _train(page, base: str, model_type: str, timeout_s: float = 180, running_shot: Path | None = None) -> str:
+def _train(page, base: str, model_type: str, timeout_s: float = 180, running_shot: Path | None = None,
+           keyboard: bool = False) -> str:
     """Configure and start one football E0 run from the training page; wait for its task to complete (a
-    screenshot to ``running_shot`` once the bar shows the run under way)."""
+    screenshot to ``running_shot`` once the bar shows the run under way). ``keyboard``: choose the model type
+    and start with the keyboard only."""
     page.goto(base + "/training")
     page.select_option("#sport", "football")  # the page reloads with that sport's leagues and options
     page.wait_for_url(re.compile(r"sport=football"))
     page.select_option("#league", ["E0"])
-    page.select_option("#model_type", model_type)
+    if keyboard:
+        page.focus("#model_type")
+        options = page.eval_on_selector("#model_type", "s => Array.from(s.options).map(o => o.value)")
+        for _ in range(options.index(model_type)):
+            page.keyboard.press("ArrowDown")
+        assert page.eval_on_selector("#model_type", "s => s.value") == model_type
+    else:
+        page.select_option("#model_type", model_type)
     summary = page.locator("#summary-list")
     assert "leagues: E0" in summary.inner_text() and f"model type: {model_type}" in summary.inner_text()
     before = page.locator("#live [data-task]").count()
-    page.click("#start")
+    if keyboard:
+        page.focus("#start")
+        page.keyboard.press("Enter")
+    else:
+        page.click("#start")
     page.wait_for_function(f"document.querySelectorAll('#live [data-task]').length > {before}")
     task = page.locator("#live [data-task]").first
     page.wait_for_function("document.querySelector('#live [data-task]').dataset.status !== undefined")
@@ -161,6 +174,8 @@ def test_configure_train_watch_history_promote(browser, store, tmp_path):
         page = browser.new_page(viewport=DESKTOP)
         page.goto(served.url + "/")
         assert "No champion yet" in page.inner_text("main")
+        page.keyboard.press("Tab")  # keyboard users meet the skip link first
+        assert page.evaluate("document.activeElement.textContent") == "Skip to content"
         # writes need the token: the training page says so and its Start button is disabled
         page.goto(served.url + "/training")
         assert page.locator("#start").is_disabled()
@@ -206,7 +221,7 @@ def test_configure_train_watch_history_promote(browser, store, tmp_path):
         shot(page, shots, "flow-history")
 
         # a second version, then promote whichever of the two is not the champion
-        _train(page, served.url, "poisson")
+        _train(page, served.url, "poisson", keyboard=True)
         page.goto(served.url + "/models")
         rows = page.locator("tr[data-model]")
         assert rows.count() == 2

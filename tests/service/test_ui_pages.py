@@ -207,6 +207,12 @@ def test_training_start_signed_in_queues_a_task(private):
         assert run["seasons"] == ["2324", "2425"] and run["until"].startswith("2025-03-02")
         assert run["date_from"].startswith("2023-09-01") and run["options"] == {}
         _ok(c.get("/training"), f"task {queued['task_id']}", "queued")
+        # without JavaScript the form posts as a page: the queued task is shown, an error is a page too
+        page = c.post("/training", data={"sport": "football", "league": "E0", "model_type": "poisson"},
+                      headers={"Origin": ORIGIN})
+        assert page.status_code == 200 and "queued: train football E0" in page.text
+        page = c.post("/training", data={"sport": "football"}, headers={"Origin": ORIGIN})
+        assert page.status_code == 422 and "choose at least one league" in page.text and "<html" in page.text
 
 
 def test_promote_asks_then_promotes(private):
