@@ -55,8 +55,18 @@ def no_network(monkeypatch):
             raise OSError(f"test: no network ({address})")
         return real_create(address, *args, **kwargs)
 
+    real_getaddrinfo = socket.getaddrinfo
+
+    def getaddrinfo(host, *args, **kwargs):  # type: ignore[no-untyped-def]
+        name = host.decode() if isinstance(host, bytes) else host
+        if name not in (None, "localhost", socket.gethostname()) and not _loopback((name,)):
+            attempts.append(name)
+            raise OSError(f"test: no name lookups ({name})")
+        return real_getaddrinfo(host, *args, **kwargs)
+
     monkeypatch.setattr(socket.socket, "connect", connect)
     monkeypatch.setattr(socket, "create_connection", create_connection)
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
     yield attempts
     assert attempts == [], f"mirroring tried to reach the network: {attempts}"
 
@@ -227,6 +237,17 @@ def test_the_cli_flags_train_and_promote_mirror(ctx, tracking, capsys):
     champion = _client(ctx).get_model_version_by_alias(mlflow_mirror.registered_name(LINE), mlflow_mirror.ALIAS)
     assert champion.tags["formguide.version"] == "1" and champion.tags["formguide.store"] == _store(ctx)
     assert {r.data.tags["formguide.model_type"] for r in _runs(ctx)} == {"elo", "poisson"}
+
+
+def test_the_network_guard_would_catch_a_connection(no_network):
+    with pytest.raises(OSError, match="no network"):
+        socket.create_connection(("203.0.113.7", 443), timeout=0.1)  # TEST-NET-3: never routed anyway
+    with pytest.raises(OSError, match="no network"), socket.socket() as sock:
+        sock.connect(("203.0.113.7", 443))
+    with pytest.raises(OSError, match="no name lookups"):
+        socket.getaddrinfo("config.mlflow-telemetry.io", 443)
+    assert no_network == [("203.0.113.7", 443), ("203.0.113.7", 443), "config.mlflow-telemetry.io"]
+    no_network.clear()  # seen: this test's own attempts are not a failure
 
 
 def test_telemetry_is_off_before_mlflow_is_used(monkeypatch):
