@@ -212,7 +212,8 @@ class Mirror:
         try:
             self.client = MlflowClient(tracking_uri=uri, registry_uri=uri)
         except Exception as exc:  # MLflow raises its own and plain errors for a URI it cannot use
-            raise MirrorUnavailable(f"--mlflow-uri {redact_url(uri)!r} cannot be used: {_first_line(exc)}") from None
+            raise MirrorUnavailable(f"MLflow URI {redact_url(uri)!r} (--mlflow-uri, FORMGUIDE_MLFLOW_URI) cannot be "
+                                    f"used: {_first_line(exc)}") from None
 
     # ----------------------------------------------------------------------------------------- runs
     def log_run(self, engine: Engine, run_id: int, artifacts_dir: Path) -> str:
