@@ -230,6 +230,8 @@ def test_a_failing_second_league_fails_the_task_and_names_what_was_kept(client, 
     ({"leagues": ["AA"], "date_from": "2023-05-01", "date_to": "2023-01-01"}, 422,
      ["date_from 2023-05-01 is after date_to 2023-01-01"], None),
     ({"leagues": ["AA"], "date_to": "yesterday"}, 422, ["date"], "body.date_to"),
+    ({"leagues": ["AA"], "date_to": "9999-12-31"}, 422, ["date_to 9999-12-31 is outside"], None),
+    ({"leagues": ["AA"] * 51}, 422, ["at most 50"], "body.leagues"),
     ({"leagues": ["AA", "aa"]}, 422, ["names the same one twice"], "body.leagues"),
     ({"leagues": ["AA"], "seasons": []}, 422, ["seasons is empty"], "body.seasons"),
     ({"leagues": ["ZZ"]}, 404, ["unknown duel league 'ZZ'", "stored: AA, BB, CC"], "body.leagues"),
@@ -306,3 +308,53 @@ def test_a_cancelled_running_task_records_its_run_cancelled(store, monkeypatch):
         with session_scope(ctx.engine) as s:
             assert [r.status for r in s.scalars(select(TrainingRun))] == ["cancelled"]
         assert client.get("/api/v1/models", params={"sport": "duel"}).json() == []
+
+
+# ------------------------------------------------------------------ workers inside the server, and /health
+def test_health_says_no_live_worker_with_200_then_the_in_process_worker_trains_what_is_posted(store):
+    with _client(*store) as client:
+        health = client.get("/health")
+        assert health.status_code == 200 and health.json()["status"] == "ok", health.text
+        assert health.json()["workers_alive"] == 0 and "no live worker" in health.json()["workers_message"]
+    app_ = create_app(Settings(db_url=store[0], artifacts_dir=store[1], api_token=TOKEN), workers=1)
+    with TestClient(app_) as client:
+        wait = time.monotonic() + 30
+        while (h := client.get("/health").json())["workers_alive"] < 1:
+            assert time.monotonic() < wait, h
+            time.sleep(0.05)
+        assert h["workers"][0]["task_id"] is None and "1 worker(s) alive" in h["workers_message"]
+        t0 = time.perf_counter()
+        task_id = _train(client, leagues=["AA"]).json()["task_id"]
+        while client.get(f"/api/v1/tasks/{task_id}").json()["status"] == "queued":
+            assert time.perf_counter() - t0 < 5, "the idle in-process worker did not pick the task up"
+            time.sleep(0.01)
+        to_running = time.perf_counter() - t0
+        while (done := client.get(f"/api/v1/tasks/{task_id}").json())["status"] == "running":
+            assert time.perf_counter() - t0 < 120
+            time.sleep(0.05)
+        assert done["status"] == "completed" and done["result"]["name"] == "duel-AA", done
+        assert to_running < 1.0, f"POST -> running took {to_running:.3f} s"  # woken at once, not at a 1 s poll
+        while client.get("/health").json()["workers"][0]["tasks_done"] != 1:  # written just after the task's end
+            assert time.perf_counter() - t0 < 120
+            time.sleep(0.02)
+    with app.Context.from_options(db_url=store[0], artifacts_dir=store[1]) as ctx:
+        from formguide.core.workers import list_workers
+
+        listed = list_workers(ctx.engine)
+    assert len(listed) == 1 and listed[0].stopped_at is not None and not listed[0].alive  # a clean stop
+
+
+def test_stopping_the_server_gives_a_running_task_back_to_the_queue(store, monkeypatch):
+    monkeypatch.setitem(FIT_SLEEP, "s", 0.2)
+    app_ = create_app(Settings(db_url=store[0], artifacts_dir=store[1], api_token=TOKEN), workers=1)
+    with TestClient(app_) as client:
+        task_id = _train(client, leagues=["AA"]).json()["task_id"]
+        wait = time.monotonic() + 60
+        while client.get(f"/api/v1/tasks/{task_id}").json()["phase"] != "walk-forward":
+            assert time.monotonic() < wait
+            time.sleep(0.02)
+    with app.Context.from_options(db_url=store[0], artifacts_dir=store[1]) as ctx:
+        back = app_tasks.get_task(ctx, task_id)
+        assert (back.status, back.attempts, back.message) == ("queued", 1, "the worker was stopped; requeued")
+        with session_scope(ctx.engine) as s:
+            assert [r.status for r in s.scalars(select(TrainingRun))] == ["interrupted"]

@@ -431,6 +431,10 @@ class InfoResult(Result):
 TaskStatus = Literal["queued", "running", "completed", "failed", "cancelled"]
 
 
+#: The days a training window may name (pandas timestamps end in 2262; no sport's data starts before 1900).
+TRAIN_DAYS = (date(1900, 1, 1), date(2199, 12, 31))
+
+
 class TrainTaskRequest(BaseModel):
     """A training task as the HTTP API and the web UI ask for it (``POST /api/v1/models/train``).
 
@@ -440,10 +444,10 @@ class TrainTaskRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     sport: str = Field("football", description="Sport plug-in, e.g. football, f1 or nfl.")
-    leagues: list[str] | None = Field(None, description=(
+    leagues: list[str] | None = Field(None, max_length=50, description=(
         "Competition codes (any case), trained one after another in this order; leave it out for the sport's "
         "default competition (F1: WC, NFL: NFL); a sport without a default (football) needs at least one."))
-    seasons: list[str] | None = Field(None, description=(
+    seasons: list[str] | None = Field(None, max_length=200, description=(
         "Seasons to train on (each must have events in every league asked for); default: every stored season."))
     date_from: date | None = Field(None, description="First day of the training window: events before it are left "
                                    "out (neither trained on nor used as feature history).")
@@ -478,6 +482,10 @@ class TrainTaskRequest(BaseModel):
     def _window(self) -> TrainTaskRequest:
         if self.date_from is not None and self.date_to is not None and self.date_from > self.date_to:
             raise ValueError(f"date_from {self.date_from} is after date_to {self.date_to}")
+        for name in ("date_from", "date_to"):
+            value = getattr(self, name)
+            if value is not None and not TRAIN_DAYS[0] <= value <= TRAIN_DAYS[1]:
+                raise ValueError(f"{name} {value} is outside {TRAIN_DAYS[0]} .. {TRAIN_DAYS[1]}")
         return self
 
 

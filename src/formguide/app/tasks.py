@@ -34,6 +34,7 @@ from formguide.core.errors import DataValidationError, FormguideError
 from formguide.core.heartbeat import RUN_STALE_S, interrupt_dead_runs, pid_alive
 from formguide.core.sport import Sport, get_sport
 from formguide.core.store.models import Task
+from formguide.core.workers import WorkerRecord
 
 __all__ = ["TRAIN_PHASES", "WorkerStopped", "cancel_task", "framework_option", "get_task", "list_tasks", "run_task",
            "run_worker", "submit_train", "train_task", "wake_workers"]
@@ -222,16 +223,24 @@ class _Share:
 HANDLERS: dict[str, Callable[..., tuple[dict[str, Any], str]]] = {"train": _run_train}
 
 
-def run_task(ctx: Context, task: Task, owner: str, *, lease_s: float = tasks.DEFAULT_LEASE_S) -> TaskInfo:
-    """Run one claimed task to its end: completed, failed (with the error), cancelled, or given back."""
+def run_task(ctx: Context, task: Task, owner: str, *, lease_s: float = tasks.DEFAULT_LEASE_S,
+             stop: threading.Event | None = None) -> TaskInfo:
+    """Run one claimed task to its end: completed, failed (with the error), cancelled, or given back (``stop``
+    set while it runs: the task goes back to the queue at its next progress report)."""
     engine = ctx.engine
     with tasks.Lease(engine, task, owner, lease_s=lease_s) as lease:
+
+        def progress(phase: str, fraction: float) -> None:
+            lease.progress(phase, fraction)
+            if stop is not None and stop.is_set():
+                raise WorkerStopped("the worker is stopping")
+
         try:
             handler = HANDLERS.get(task.kind)
             if handler is None:
                 raise FormguideError(f"unknown task kind {task.kind!r}; this worker runs {', '.join(HANDLERS)}")
             lease.check()  # cancelled between the claim and now
-            result, message = handler(ctx, task.request, lease.progress)
+            result, message = handler(ctx, task.request, progress)
             tasks.complete(engine, task.id, owner, result, message)
         except tasks.TaskCancelled as exc:
             tasks.finish_cancelled(engine, task.id, owner, str(exc))
@@ -274,25 +283,31 @@ def run_worker(ctx: Context, *, once: bool = False, poll: float = 1.0, lease_s: 
 
     owner, stop, done = tasks.new_owner(), stop or threading.Event(), 0
     log.info("worker %s started", owner)
-    while not stop.is_set():
-        try:
-            interrupt_dead_runs(ctx.engine)
-            tasks.requeue_expired(ctx.engine)
-            schedules.enqueue_due(ctx.engine)  # once each, however many workers poll at the same time
-            sweep_staging(ctx.artifacts)
-            task = tasks.claim(ctx.engine, owner, lease_s=lease_s, kinds=tuple(HANDLERS))
-        except OperationalError as exc:  # the store is busy or unreachable: try again after a poll
-            log.warning("worker %s: store unavailable (%s); retrying", owner, str(exc).splitlines()[0])
-            task = None
-        if task is not None:
-            info = run_task(ctx, task, owner, lease_s=lease_s)
-            done += 1
-            if report is not None:
-                report(info)
-        if once:
-            break
-        if task is None:
-            _idle(stop, poll)
+    with WorkerRecord(ctx.engine, owner) as record:  # its row in `workers`: heartbeat, current task, count
+        while not stop.is_set():
+            try:
+                interrupt_dead_runs(ctx.engine)
+                tasks.requeue_expired(ctx.engine)
+                schedules.enqueue_due(ctx.engine)  # once each, however many workers poll at the same time
+                sweep_staging(ctx.artifacts)
+                task = tasks.claim(ctx.engine, owner, lease_s=lease_s, kinds=tuple(HANDLERS))
+            except OperationalError as exc:  # the store is busy or unreachable: try again after a poll
+                log.warning("worker %s: store unavailable (%s); retrying", owner, str(exc).splitlines()[0])
+                task = None
+            if task is not None:
+                record.busy(task.id)
+                info = None
+                try:
+                    info = run_task(ctx, task, owner, lease_s=lease_s, stop=stop)
+                finally:
+                    record.idle(finished=info is not None)  # given back (stopping): not counted
+                done += 1
+                if report is not None:
+                    report(info)
+            if once:
+                break
+            if task is None:
+                _idle(stop, poll)
     return done
 
 

@@ -16,10 +16,13 @@ from formguide.core.errors import FormguideError
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on (0.0.0.0: every interface).")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.", min=1, max=65535)] = 8000,
+    workers: Annotated[int, typer.Option("--workers", min=0, help=(
+        "Job workers run inside the server (threads, like `formguide worker`): they train what POST "
+        "/api/v1/models/train queues. 0: none (run `formguide worker` separately)."))] = 1,
     db: DbOpt = None,
     artifacts: ArtifactsOpt = None,
 ) -> None:
-    """Serve the HTTP API under /api/v1 (OpenAPI at /docs, health at /health). Reads are open; writes (promote)
+    """Serve the HTTP API under /api/v1 (OpenAPI at /docs, health at /health). Reads are open; writes (train, promote, cancel)
     need FORMGUIDE_API_TOKEN set here and sent as `Authorization: Bearer <token>`."""
     try:
         import uvicorn
@@ -33,8 +36,8 @@ def serve(
     settings = ctx.settings
     writes = "on (token set)" if settings.api_token is not None else "off (set FORMGUIDE_API_TOKEN to allow)"
     out.print(f"formguide API on http://{host}:{port}/api/v1 (docs: /docs), store {_store(settings.store_url)}, "
-              f"writes {writes}", markup=False, highlight=False)
-    uvicorn.run(create_app(settings, context_factory=lambda: ctx), host=host, port=port,
+              f"writes {writes}, {workers} in-process worker(s)", markup=False, highlight=False)
+    uvicorn.run(create_app(settings, context_factory=lambda: ctx, workers=workers), host=host, port=port,
                 log_level=settings.log_level.lower())
 
 

@@ -22,6 +22,7 @@ from formguide.app.context import Context
 from formguide.core.errors import StoreError
 from formguide.core.settings import Settings, load_settings
 from formguide.core.store.db import head_revision, redact_url
+from formguide.core.workers import WorkerInfo
 from formguide.service import routes_catalog, routes_field, routes_models, routes_serving, ui
 from formguide.service.errors import ErrorBody, install_error_handlers, unexpected_errors
 from formguide.service.gate import StoreGate
@@ -29,6 +30,7 @@ from formguide.service.metrics import CONTENT_TYPE, MetricsMiddleware, ServiceMe
 from formguide.service.routes_monitoring import install as install_monitoring
 from formguide.service.routes_monitoring import router as monitoring_router
 from formguide.service.routes_tasks import router as tasks_router
+from formguide.service.workers import WorkerPool, worker_health
 
 __all__ = ["API_PREFIX", "Health", "create_app"]
 
@@ -42,6 +44,11 @@ class Health(BaseModel):
     schema_revision: str | None = Field(description="The store's migration revision.")
     head_revision: str = Field(description="The newest migration this code knows.")
     migrations_current: bool
+    workers_alive: int = Field(0, description=(
+        "Workers (`formguide worker` processes and `serve --workers` threads) with a heartbeat in the last 30 s. "
+        "0 is not a 503: the API works and queued tasks wait for a worker."))
+    workers: list[WorkerInfo] = Field(default_factory=list, description="The live workers (at most 10).")
+    workers_message: str | None = Field(None, description="The workers in a sentence.")
 
 
 def _health(gate: StoreGate, settings: Settings) -> tuple[int, Health | ErrorBody]:
@@ -59,25 +66,32 @@ def _health(gate: StoreGate, settings: Settings) -> tuple[int, Health | ErrorBod
                               f"{reason}")
     current = revision == head
     status = "ok" if current else f"the store is at migration {revision}, this code expects {head}"
+    workers = worker_health(gate.context().engine) if current else {}
     return (200 if current else 503), Health(status=status, store=store, schema_revision=revision,
-                                             head_revision=head, migrations_current=current)
+                                             head_revision=head, migrations_current=current, **workers)
 
 
-def create_app(settings: Settings | None = None, context_factory: Callable[[], Context] | None = None) -> FastAPI:
-    """The API around one store: ``settings`` (default: flags/env/defaults) or a factory of the context."""
+def create_app(settings: Settings | None = None, context_factory: Callable[[], Context] | None = None,
+               workers: int = 0) -> FastAPI:
+    """The API around one store: ``settings`` (default: flags/env/defaults) or a factory of the context;
+    ``workers`` job workers run as threads of the server while it is up (``formguide serve --workers N``)."""
     settings = settings if settings is not None else load_settings()
     gate = StoreGate(context_factory or (lambda: Context(settings)))
+    pool = WorkerPool(gate.context, workers)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):  # type: ignore[no-untyped-def]
         await run_in_threadpool(routes_catalog.sports)  # load every sport's models now, not on a first request
+        pool.start()
         yield
+        await run_in_threadpool(pool.stop)
         gate.close()
 
     app = FastAPI(title="formguide", version=__version__, lifespan=lifespan, docs_url="/docs",
                   description="Calibrated sports probabilities over HTTP: the same use cases as the `formguide` "
                   "command line. Reads are open; writes need `Authorization: Bearer $FORMGUIDE_API_TOKEN`.")
     app.state.settings, app.state.gate = settings, gate
+    app.state.workers = pool
     app.state.metrics = ServiceMetrics(lambda: gate.context().engine)
     install_error_handlers(app)
     app.middleware("http")(unexpected_errors)
