@@ -73,7 +73,7 @@ def _page(response, status: int = 200, *texts: str) -> str:
 
 
 def _cards(html: str) -> int:
-    return len(re.findall(r'<article class="event card"', html))
+    return len(re.findall(r'<article class="event card[ "]', html))
 
 
 def _pct(p: float) -> str:
