@@ -207,6 +207,15 @@ def test_training_start_signed_in_queues_a_task(private):
         assert run["seasons"] == ["2324", "2425"] and run["until"].startswith("2025-03-02")
         assert run["date_from"].startswith("2023-09-01") and run["options"] == {}
         _ok(c.get("/training"), f"task {queued['task_id']}", "queued")
+        # the page offers Cancel for the queued task; cancelling twice is refused (409)
+        assert f'action="/training/tasks/{queued["task_id"]}/cancel"' in c.get("/training").text
+        url = f"/training/tasks/{queued['task_id']}/cancel"
+        r = c.post(url, headers=good)
+        assert r.status_code == 200 and r.json()["status"] == "cancelled", r.text
+        r = c.post(url, headers=good)
+        assert r.status_code == 409 and "already cancelled" in r.json()["message"]
+        assert c.post("/training/tasks/x/cancel", headers=good).status_code == 404
+        assert c.post(url, headers={"Origin": "http://evil.example", "Accept": "application/json"}).status_code == 403
         # without JavaScript the form posts as a page: the queued task is shown, an error is a page too
         page = c.post("/training", data={"sport": "football", "league": "E0", "model_type": "poisson"},
                       headers={"Origin": ORIGIN})

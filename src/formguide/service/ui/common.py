@@ -12,7 +12,7 @@ from sqlalchemy.exc import OperationalError
 
 from formguide.app.context import Context
 from formguide.core.errors import FormguideError
-from formguide.core.tasks import TaskNotFound
+from formguide.core.tasks import TaskNotFound, TaskStateError
 from formguide.service.errors import ApiError, status_of
 from formguide.service.ui.render import page
 
@@ -40,6 +40,8 @@ def shown(request: Request, use_case: Callable[[Context], T]) -> T:
         return use_case(app_context(request))
     except TaskNotFound as exc:
         raise UiError(404, str(exc)) from None
+    except TaskStateError as exc:  # e.g. cancelling a finished task
+        raise UiError(409, str(exc)) from None
     except ApiError as exc:
         raise UiError(exc.status, exc.message) from None
     except FormguideError as exc:

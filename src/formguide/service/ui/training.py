@@ -11,12 +11,12 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
 from formguide.app import competitions
 from formguide.app.schemas import TaskInfo, TrainTaskRequest
-from formguide.app.tasks import framework_option, get_task, list_tasks, submit_train
+from formguide.app.tasks import cancel_task, framework_option, get_task, list_tasks, submit_train
 from formguide.core.sport import Sport, available_sports, get_sport
 from formguide.service.ui.common import UiError, error_page, shown
 from formguide.service.ui.render import page
@@ -153,3 +153,24 @@ def task(request: Request, task_ref: str) -> JSONResponse:
     return JSONResponse({"task_id": info.task_id, "label": task_label(info), "status": info.status,
                          "progress": info.progress, "phase": info.phase, "message": info.message,
                          "error": info.error, "models": task_models(info)})
+
+
+@router.post("/training/tasks/{task_ref}/cancel", name="ui_task_cancel")
+def cancel(request: Request, task_ref: str) -> Response:
+    """Cancel a queued task now or ask a running one to stop (``app.tasks.cancel_task``, as the API's
+    ``POST /api/v1/tasks/{id}/cancel``); a finished task is refused with 409."""
+    wants_json = "application/json" in request.headers.get("accept", "")
+    try:
+        refused = check_write(request)
+        if refused is not None:
+            raise UiError(*refused)
+        if not task_ref.isdigit():
+            raise UiError(404, f"no task {task_ref!r}: a task id is a whole number")
+        info = shown(request, lambda ctx: cancel_task(ctx, int(task_ref)))
+    except UiError as exc:
+        if wants_json:
+            return JSONResponse({"status": exc.status, "message": exc.message}, status_code=exc.status)
+        return error_page(request, exc)
+    if wants_json:
+        return JSONResponse({"task_id": info.task_id, "status": info.status, "message": info.messages[-1]})
+    return RedirectResponse("/training", status_code=303)

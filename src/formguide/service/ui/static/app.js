@@ -79,6 +79,18 @@ function progressBlock(taskId, label) {
     `<div class="bar" role="progressbar" aria-valuemin="0" aria-valuemax="100" aria-valuenow="0"><span></span></div>` +
     `<p class="outcome"></p>`;
   $("strong", box).textContent = label;
+  const live = $("#live");
+  if (live && live.dataset.canCancel === "true") {
+    const form = document.createElement("form");
+    form.className = "cancel";
+    form.method = "post";
+    form.action = `/training/tasks/${taskId}/cancel`;
+    form.dataset.cancel = taskId;
+    form.innerHTML = `<button class="btn btn-secondary btn-small" type="submit">Cancel</button>`;
+    $("button", form).setAttribute("aria-label", `Cancel task ${taskId}`);
+    $(".bar", box).after(form);
+    setupCancel(form);
+  }
   $(".bar", box).setAttribute("aria-label", `progress of ${label}`);
   return box;
 }
@@ -104,9 +116,11 @@ function showTask(box, t) {
     box.classList.add("failed");
     outcome.textContent = t.error || t.message || t.status;
     outcome.className = "outcome alert alert-error";
-  } else {
-    outcome.textContent = t.message || "";
+  } else if (t.message) {
+    outcome.textContent = t.message;
   }
+  const cancel = $("form.cancel", box);
+  if (cancel && ["completed", "failed", "cancelled"].includes(t.status)) cancel.remove();
 }
 
 function poll(box) {
@@ -159,7 +173,20 @@ function setupTraining() {
       start.disabled = false;
     }
   });
+  $all("form[data-cancel]").forEach(setupCancel);
   $all("[data-task]").forEach(box => { if (!["completed", "failed", "cancelled"].includes(box.dataset.status)) poll(box); });
+}
+
+/* a task's Cancel button: posts without leaving the page; the next poll shows the outcome */
+function setupCancel(form) {
+  form.addEventListener("submit", async ev => {
+    ev.preventDefault();
+    const box = form.closest("[data-task]");
+    const r = await fetch(form.action, { method: "POST", headers: { Accept: "application/json" } });
+    const body = await r.json();
+    $(".outcome", box).textContent = body.message || `error ${r.status}`;
+    if (r.ok) $("button", form).disabled = true;
+  });
 }
 
 /* forms with data-confirm ask first; a confirmed post carries confirm=yes */
