@@ -239,3 +239,16 @@ def test_promote_asks_then_promotes(private):
         assert "poisson" in c.get("/").text
         r = c.post("/models/999/promote", data={"confirm": "yes"}, headers={"Origin": ORIGIN})
         assert r.status_code == 404 and "Traceback" not in r.text
+
+
+def test_store_unreachable_is_a_503_page_and_the_ui_recovers(tmp_path):
+    blocker = tmp_path / "blocker"
+    blocker.write_text("a file where the store's folder should be")
+    with _client(blocker / "store.sqlite", tmp_path / "artifacts") as c:
+        for path in ("/", "/history", "/models", "/training"):
+            r = c.get(path)
+            assert r.status_code == 503 and "cannot open the store" in r.text and "Traceback" not in r.text, path
+            assert r.headers["content-type"].startswith("text/html")
+        blocker.unlink()
+        blocker.mkdir()
+        _ok(c.get("/"), "No champion yet")
