@@ -12,13 +12,16 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
+import time
 from datetime import date, timedelta
 from pathlib import Path
 
 import numpy as np
+import pytest
 from sqlalchemy import text
 
-from formguide.core.store.db import open_store
+from formguide.core.store.db import make_engine, open_store, session_scope
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -105,4 +108,37 @@ def test_two_ingests_of_one_folder_and_a_training_run_at_once_all_succeed_withou
         running = conn.execute(text("SELECT COUNT(*) FROM training_runs WHERE status = 'running'")).scalar()
     assert (events, competitions, running) == (2 * 4 * 90, 2, 0)
     assert duplicate_rows(engine) == dict.fromkeys(DUPLICATES, 0)
+    engine.dispose()
+
+
+@pytest.mark.parametrize("db_url", [pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True)
+def test_two_runs_registering_one_line_at_once_take_consecutive_versions(db_url):
+    """Two workers training one line: the second registration waits for the first's commit and takes the next
+    version (before, both read the same newest version and the second died on the unique (name, version))."""
+    from formguide.core import registry
+
+    engine = open_store(db_url)
+    fields = {"sport": "football", "name": "football-E0", "model_type": "elo", "parameters": {"k": 20},
+              "metrics": {}, "config": {}, "feature_set_version": None, "data_fingerprint": None,
+              "training_competitions": ["E0"], "training_seasons": ["2122"]}
+    second: dict[str, object] = {}
+
+    def register_second() -> None:
+        own = make_engine(db_url)  # another worker's connection
+        try:
+            with session_scope(own) as s:
+                second["version"] = registry.register_model(s, **fields).version
+        except Exception as exc:  # noqa: BLE001 - the assertion below shows it
+            second["error"] = exc
+        finally:
+            own.dispose()
+
+    with session_scope(engine) as s:
+        assert registry.register_model(s, **fields).version == 1  # flushed, not committed yet
+        other = threading.Thread(target=register_second)
+        other.start()
+        time.sleep(1.0)  # the other registration is waiting now (before the fix: on the unique index)
+        assert other.is_alive()
+    other.join(30)
+    assert second == {"version": 2}
     engine.dispose()

@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 from formguide.core.errors import ArtifactIntegrityError, FormguideError, ModelNotFoundError, StoreError
 from formguide.core.jsonio import canonical_json
 from formguide.core.store.db import session_scope
+from formguide.core.store.locks import take_turn_within
 from formguide.core.store.models import ModelRecord, TrainingRun
 
 __all__ = [
@@ -149,6 +150,7 @@ def register_model(
         raise FormguideError(f"parameters of model {name!r} must be a dict, got {type(parameters).__name__}")
     params = normalised(parameters)
     blob = bytes(artifact) if artifact is not None else None
+    take_turn_within(session.connection(), f"formguide:register:{name}")  # two runs of one line: one at a time
     latest = session.scalar(select(func.max(ModelRecord.version)).where(ModelRecord.name == name))
     record = ModelRecord(
         sport=sport,
