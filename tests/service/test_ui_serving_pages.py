@@ -252,3 +252,15 @@ def test_an_empty_store_gives_empty_states_and_errors_in_place(tmp_path):
         html = _page(c.get("/races"), 200, 'id="race-picker"')
         assert "Stored races" not in html
         _page(c.get(f"/f1/races/{RACE}"), 404, 'id="race-error"', "no trained model for f1-post-quali")
+
+
+def test_store_unreachable_is_a_503_page_and_the_pages_recover(tmp_path):
+    blocker = tmp_path / "blocker"
+    blocker.write_text("a file where the store's folder should be")
+    settings = Settings(db_url=f"sqlite:///{blocker / 'store.sqlite'}", artifacts_dir=tmp_path / "artifacts")
+    with TestClient(create_app(settings)) as c:
+        for url in ("/predictions", "/races", f"/f1/races/{RACE}", "/simulations", "/simulations/football/E0/2425"):
+            _page(c.get(url), 503, "cannot open the store")
+        blocker.unlink()
+        blocker.mkdir()
+        _page(c.get("/simulations"), 200, 'id="simulation-empty"')

@@ -15,7 +15,9 @@ from collections.abc import Callable
 from datetime import date
 from typing import Any, TypeVar
 
+from fastapi import Request
 from pydantic import BaseModel, Field, ValidationError
+from sqlalchemy.exc import OperationalError
 
 from formguide.app.context import Context
 from formguide.app.schemas import CompetitionSummary
@@ -39,11 +41,12 @@ class PageError(Exception):
         self.status, self.message = status, message
 
 
-def call_use_case(fn: Callable[[], T]) -> T:
+def call_use_case(fn: Callable[[], T], request: Request | None = None) -> T:
     """Run a route function (and so its use case); the errors a user causes become a :class:`PageError`.
 
-    The statuses are the API's (``service.errors``): 404 unknown sport/league/season, 400 a sport option the
-    sport lacks or no champion, 422 a value out of range, 503 the store unreachable.
+    The statuses are the API's (``service.errors``): 404 unknown sport/league/season or no champion, 400 a sport
+    option the sport lacks, 422 a value out of range, 503 the store unreachable (then the service's store is
+    forgotten, so the next request opens it again, as the API does).
     """
     try:
         return fn()
@@ -52,7 +55,20 @@ def call_use_case(fn: Callable[[], T]) -> T:
     except ValidationError as exc:
         raise PageError(422, validation_message(exc)) from None
     except FormguideError as exc:
-        raise PageError(status_of(exc)[0], str(exc)) from None
+        status = status_of(exc)[0]
+        if status == 503:
+            _reset(request)
+        raise PageError(status, str(exc)) from None
+    except OperationalError as exc:
+        _reset(request)
+        reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
+        raise PageError(503, f"the store cannot be used right now: {reason}") from None
+
+
+def _reset(request: Request | None) -> None:
+    gate = getattr(request.app.state, "gate", None) if request is not None else None
+    if gate is not None:
+        gate.reset()
 
 
 def parse_date(value: str | None, name: str = "date") -> date | None:

@@ -16,9 +16,10 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 
 from formguide.app.champions import champions
 from formguide.app.context import Context
+from formguide.core.errors import StoreError
 from formguide.core.sport import available_sports, get_sport
 from formguide.service import routes_field, routes_serving
-from formguide.service.gate import context
+from formguide.service.ui.common import UiError
 from formguide.service.ui.race_data import (
     moments,
     neighbours,
@@ -42,8 +43,18 @@ from formguide.service.ui.serving_data import (
 __all__ = ["router"]
 
 router = APIRouter(include_in_schema=False)
-Ctx = Annotated[Context, Depends(context)]
 Text = Annotated[str | None, Query()]
+
+
+def page_context(request: Request) -> Context:
+    """The service's context; a store that cannot be opened is the UI's error page (503), not the API's JSON."""
+    try:
+        return request.app.state.gate.context()
+    except StoreError as exc:
+        raise UiError(503, str(exc)) from None
+
+
+Ctx = Annotated[Context, Depends(page_context)]
 
 
 def _default_sport(ctx: Context) -> str:
@@ -70,19 +81,21 @@ def predictions_page(request: Request, ctx: Ctx, sport: Text = None, league: Tex
                      date: Text = None, bet_type: Text = None, min_edge: Text = None,
                      tier: Text = None) -> HTMLResponse:
     """A day's events of a sport with probability bars, odds, edges and tiers; filters as a GET form."""
-    sport = _clean(sport) or _default_sport(ctx)
-    league = _clean(league) or _default_league(ctx, sport)
-    form = {"sport": sport, "league": league or "", "date": _clean(date) or "", "bet_type": _clean(bet_type) or "",
-            "min_edge": _clean(min_edge) or "", "tier": _clean(tier) or ""}
-    data: dict[str, Any] = {"form": form, "sports": sport_choices(),
-                            "leagues": leagues_of(ctx, sport), "result": None, "cards": [], "error": None}
+    form = {"sport": _clean(sport) or "", "league": _clean(league) or "", "date": _clean(date) or "",
+            "bet_type": _clean(bet_type) or "", "min_edge": _clean(min_edge) or "", "tier": _clean(tier) or ""}
+    data: dict[str, Any] = {"form": form, "sports": sport_choices(), "leagues": [], "result": None, "cards": [],
+                            "error": None}
     status = 200
     try:
+        chosen = form["sport"] or call_use_case(lambda: _default_sport(ctx), request)
+        form["sport"] = chosen
+        form["league"] = form["league"] or call_use_case(lambda: _default_league(ctx, chosen), request) or ""
+        data["leagues"] = call_use_case(lambda: leagues_of(ctx, chosen), request)
         day = parse_date(date)
         edge = parse_number(min_edge, "minimum edge")
         result = call_use_case(lambda: routes_serving.predictions(
-            ctx, http=request, sport=sport, league=league, day=day, days=None, date_from=None, date_to=None,
-            bet_type=_clean(bet_type), min_edge=edge, tier=_clean(tier)))
+            ctx, http=request, sport=chosen, league=form["league"] or None, day=day, days=None, date_from=None,
+            date_to=None, bet_type=_clean(bet_type), min_edge=edge, tier=_clean(tier)), request)
         view = result.views[0] if result.views else None
         data.update(result=result, cards=event_cards(result.events, view))
     except PageError as exc:
@@ -112,8 +125,14 @@ def simulations_picker(request: Request, ctx: Ctx, sport: Text = None, league: T
         sport, league = (_clean(part) for part in league_key.split("/", 1))
     if sport and league and season:
         return RedirectResponse(f"/simulations/{quote(sport)}/{quote(league)}/{quote(season)}", status_code=303)
-    return page(request, "simulation.html", "Season simulation", choices=_simulation_choices(ctx), result=None,
-                error=None, form={"sport": sport or "", "league": league or "", "season": season or ""})
+    form = {"sport": sport or "", "league": league or "", "season": season or ""}
+    try:
+        choices = call_use_case(lambda: _simulation_choices(ctx), request)
+    except PageError as exc:
+        return page(request, "simulation.html", "Season simulation", status_code=exc.status, choices=[],
+                    result=None, error=exc.message, form=form)
+    return page(request, "simulation.html", "Season simulation", choices=choices, result=None, error=None,
+                form=form)
 
 
 @router.get("/simulations/{sport}/{league}/{season}", response_class=HTMLResponse)
@@ -122,10 +141,10 @@ def simulation_page(request: Request, ctx: Ctx, sport: str, league: str, season:
     """The season's Monte Carlo, drawn from the simulation's own table: probability columns as bars."""
     form = {"sport": sport, "league": league, "season": season, "date_from": _clean(date_from) or "",
             "simulations": _clean(simulations) or "", "seed": _clean(seed) or ""}
-    data: dict[str, Any] = {"form": form, "choices": _simulation_choices(ctx), "result": None, "error": None,
-                            "tables": []}
+    data: dict[str, Any] = {"form": form, "choices": [], "result": None, "error": None, "tables": []}
     status = 200
     try:
+        data["choices"] = call_use_case(lambda: _simulation_choices(ctx), request)
         start = parse_date(date_from, "from")
         n = parse_number(simulations, "simulations", int)
         if n is not None and not 1 <= n <= routes_serving.MAX_SIMULATIONS:
@@ -136,7 +155,7 @@ def simulation_page(request: Request, ctx: Ctx, sport: str, league: str, season:
             raise PageError(422, f"seed: must be 0 or more, got {s}")
         result = call_use_case(lambda: routes_serving.simulations(
             ctx, sport=sport, league=league, season=season, date_from=start,
-            simulations=20000 if n is None else n, seed=0 if s is None else s, bet_type=None))
+            simulations=20000 if n is None else n, seed=0 if s is None else s, bet_type=None), request)
         data.update(result=result, tables=[(v, *sim_table(v)) for v in result.views])
     except PageError as exc:
         status, data["error"] = exc.status, exc.message
@@ -148,10 +167,11 @@ def _race_sports() -> list[str]:
     return [c.name for c in sport_choices() if c.race_fields]
 
 
-def _race_form(ctx: Context, sport: str, race: str, moment: str) -> dict[str, Any]:
+def _race_form(request: Request, ctx: Context, sport: str, race: str, moment: str) -> dict[str, Any]:
     """The race picker: the sports with race fields, the stored races (when listable), the moments."""
     found = get_sport(sport) if sport in available_sports() else None
-    stored = leagues_of(ctx, sport) if found is not None and found.has_race_fields else []
+    stored = (call_use_case(lambda: leagues_of(ctx, sport), request)
+              if found is not None and found.has_race_fields else [])
     return {"sports": _race_sports(), "sport": sport, "race": race, "moment": moment,
             "reference": found.race_reference if found is not None else None,
             "moments": moments(found) if found is not None else [],
@@ -169,15 +189,27 @@ def races_picker(request: Request, ctx: Ctx, sport: Text = None, race: Text = No
     if sport and race:
         query = f"?moment={quote(moment)}" if moment else ""
         return RedirectResponse(f"/{quote(sport)}/races/{quote(race)}{query}", status_code=303)
-    error = None if sports else "no installed sport has race fields"
-    return page(request, "race.html", "Races", status_code=200 if sports else 404, result=None, error=error,
-                form=_race_form(ctx, sport, "", moment or ""))
+    status, error = (200, None) if sports else (404, "no installed sport has race fields")
+    try:
+        form = _race_form(request, ctx, sport, "", moment or "")
+    except PageError as exc:
+        status, error, form = exc.status, exc.message, _empty_race_form(sport)
+    return page(request, "race.html", "Races", status_code=status, result=None, error=error, form=form)
+
+
+def _empty_race_form(sport: str, race: str = "") -> dict[str, Any]:
+    return {"sports": _race_sports(), "sport": sport, "race": race, "moment": "", "reference": None,
+            "moments": [], "choices": [], "neighbours": (None, None)}
 
 
 @router.get("/{sport}/races", response_class=HTMLResponse, response_model=None)
 def sport_races(request: Request, ctx: Ctx, sport: str) -> HTMLResponse:
     """The race picker of one sport (a sport without race fields says which sports have them)."""
-    form = _race_form(ctx, sport, "", "")
+    try:
+        form = _race_form(request, ctx, sport, "", "")
+    except PageError as exc:
+        return page(request, "race.html", "Races", status_code=exc.status, result=None, error=exc.message,
+                    form=_empty_race_form(sport))
     if sport not in form["sports"]:
         message = (f"{sport} has no race fields; sports with race fields: {', '.join(form['sports']) or 'none'}"
                    if sport in available_sports() else f"unknown sport {sport!r}")
@@ -190,11 +222,12 @@ def race_page(request: Request, ctx: Ctx, sport: str, race: str, moment: Text = 
     """One race's field: win/podium/points bars and the finishing-position heat map (the field endpoint's use
     case, so the same champion, refit and kept result as ``GET /api/v1/{sport}/races/{race}/field``)."""
     moment = _clean(moment)
-    data: dict[str, Any] = {"form": _race_form(ctx, sport, race, moment or ""), "result": None, "error": None}
+    data: dict[str, Any] = {"form": _empty_race_form(sport, race), "result": None, "error": None}
     status = 200
     try:
+        data["form"] = _race_form(request, ctx, sport, race, moment or "")
         result = call_use_case(lambda: routes_field.field(ctx, http=request, sport=sport, race=race,
-                                                          moment=moment, simulations=20000, seed=0))
+                                                          moment=moment, simulations=20000, seed=0), request)
         data.update(result=result, rows=race_rows(result), heat=race_heat_map(result),
                     summary=race_summary(result))
         data["form"]["moment"] = result.moment or ""
