@@ -1,6 +1,7 @@
 """The web UI in a real browser: Debian's Chromium (``/usr/bin/chromium``, never a downloaded browser) driven
-by Playwright's Python package, against ``formguide.service`` served by uvicorn on a free loopback port, with
-a job worker (``app.tasks.run_worker``) in a thread, on a store built here (E0 2022/23-2024/25, no model yet).
+by Playwright's Python package, against ``formguide.service`` served by uvicorn on a free loopback port with one
+job worker inside it (``create_app(workers=1)``, as ``formguide serve --workers 1``), on a store built here
+(E0 2022/23-2024/25, no model yet).
 
 The click-through: sign in with the token → configure (sport, league, model type) → start → the progress bar
 runs to completion → history shows the run → a second run → promote a version (confirm dialog) → the
@@ -25,8 +26,6 @@ from pathlib import Path
 import pytest
 from tests.helpers import E0_SEASONS, ingest_e0
 
-from formguide.app import Context
-from formguide.app.tasks import run_worker
 from formguide.core.settings import Settings
 from formguide.core.store.db import open_store
 from formguide.service.api import create_app
@@ -50,25 +49,19 @@ def _free_port() -> int:
 
 
 class Served:
-    """The app on uvicorn in a thread, and optionally a worker thread on the same store."""
+    """The app on uvicorn in a thread; ``workers`` job workers run inside it (``formguide serve --workers``)."""
 
-    def __init__(self, settings: Settings, worker: bool) -> None:
+    def __init__(self, settings: Settings, workers: int) -> None:
         import uvicorn
 
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=self.port,
-                                                    log_level="warning", lifespan="on"))
-        self.threads = [threading.Thread(target=self.server.run, daemon=True)]
-        self.stop = threading.Event()
-        self.ctx = Context(settings) if worker else None
-        if self.ctx is not None:
-            self.threads.append(threading.Thread(target=run_worker, args=(self.ctx,),
-                                                 kwargs={"poll": 0.2, "stop": self.stop}, daemon=True))
+        self.server = uvicorn.Server(uvicorn.Config(create_app(settings, workers=workers), host="127.0.0.1",
+                                                    port=self.port, log_level="warning", lifespan="on"))
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
 
     def __enter__(self) -> Served:
-        for t in self.threads:
-            t.start()
+        self.thread.start()
         deadline = time.monotonic() + 60
         while not self.server.started:
             assert time.monotonic() < deadline, "uvicorn did not start within 60 s"
@@ -76,12 +69,8 @@ class Served:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.stop.set()
-        self.server.should_exit = True
-        for t in self.threads:
-            t.join(60)
-        if self.ctx is not None:
-            self.ctx.close()
+        self.server.should_exit = True  # the lifespan stops the workers
+        self.thread.join(60)
 
 
 @pytest.fixture
@@ -170,7 +159,7 @@ def _train(page, base: str, model_type: str, timeout_s: float = 180, running_sho
 
 def test_configure_train_watch_history_promote(browser, store, tmp_path):
     shots = _shots_dir(tmp_path)
-    with Served(store, worker=True) as served:
+    with Served(store, workers=1) as served:
         page = browser.new_page(viewport=DESKTOP)
         page.goto(served.url + "/")
         assert "No champion yet" in page.inner_text("main")
@@ -274,7 +263,7 @@ def test_screenshots_of_the_demo_store(browser, tmp_path):
     settings = Settings(db_url=f"sqlite:///{home / 'formguide.sqlite'}", artifacts_dir=home / "formguide-artifacts",
                         api_token=TOKEN)
     shots = _shots_dir(tmp_path)
-    with Served(settings, worker=False) as served:
+    with Served(settings, workers=0) as served:
         desktop, phone = browser.new_page(viewport=DESKTOP), browser.new_page(viewport=PHONE)
         for p in (desktop, phone):
             p.goto(served.url + "/login")
