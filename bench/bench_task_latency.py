@@ -1,12 +1,14 @@
 """Time from ``POST /api/v1/models/train`` to the task ``running``: in-process workers vs an external worker.
 
 Builds a tiny football league in code (league FX, 10 teams, three double round-robin seasons with random
-scores: no data file is read or committed), ingests it into a temporary SQLite store, then:
+scores: no data file is read or committed), ingests it into a fresh temporary SQLite store per setup, then:
 
 1. starts ``formguide serve --workers 1`` and submits ``--n`` Elo training tasks one at a time (each with its
    own ``date_to``, so each really trains), polling ``GET /api/v1/tasks/{id}`` every 10 ms: the time from
    sending the POST to the first poll that sees ``running`` (target < 1 s), and each task's completion;
-2. the same with ``formguide serve --workers 0`` and a separate ``formguide worker`` (its default 1 s poll).
+2. the same with ``formguide serve --workers 0`` and a separate ``formguide worker`` (its default 1 s poll;
+   the next POST comes right after the previous task ended, so it lands about one poll after the worker's
+   last look).
 
 Usage: ``python bench/bench_task_latency.py [--n 20] [--external-n 20] [--json out.json]``. The times include
 the 10 ms polling (a poll sees ``running`` up to 10 ms after it happened).
@@ -50,7 +52,7 @@ def write_league(folder: Path, seed: int = 0) -> list[Path]:
         first = date(start, 8, 10)
         rows = []
         for i, (home, away) in enumerate(pairs):
-            day = first + timedelta(days=2 * (i // 5))  # five matches every other day
+            day = first + timedelta(days=i)  # a match a day: each date_to below sees one match less
             hg = int(rng.poisson(np.exp(0.25 + strength[home] - strength[away])))
             ag = int(rng.poisson(np.exp(0.0 + strength[away] - strength[home])))
             rows.append({"Div": LEAGUE, "Date": day.strftime("%d/%m/%Y"), "HomeTeam": home, "AwayTeam": away,
@@ -96,11 +98,12 @@ def _stop(proc: subprocess.Popen) -> None:
 
 
 def measure(client: httpx.Client, n: int, last_day: date) -> list[dict[str, float | str]]:
-    """Submit ``n`` tasks one at a time; per task: seconds to running and to its end, and its final status."""
+    """Submit ``n`` tasks one at a time; per task: seconds to running and to its end, its final status and
+    whether its run registered a version (a new ``date_to`` each time: new data, no skip as unchanged)."""
     out = []
     for i in range(n):
         body = {"sport": "football", "leagues": [LEAGUE], "model_type": "elo",
-                "date_to": (last_day - timedelta(days=2 * i)).isoformat()}
+                "date_to": (last_day - timedelta(days=i)).isoformat()}
         t0 = time.perf_counter()
         r = client.post("/api/v1/models/train", json=body, headers={"Authorization": f"Bearer {TOKEN}"})
         posted = time.perf_counter() - t0
@@ -108,14 +111,15 @@ def measure(client: httpx.Client, n: int, last_day: date) -> list[dict[str, floa
             raise SystemExit(f"POST /models/train answered {r.status_code}: {r.text}")
         task_id, running, seen = r.json()["task_id"], None, "queued"
         while True:
-            seen = client.get(f"/api/v1/tasks/{task_id}").json()["status"]
+            task = client.get(f"/api/v1/tasks/{task_id}").json()
+            seen = task["status"]
             if running is None and seen != "queued":
                 running = time.perf_counter() - t0
             if seen in ("completed", "failed", "cancelled"):
                 break
             time.sleep(0.01)
         out.append({"post_s": posted, "to_running_s": running, "to_end_s": time.perf_counter() - t0,
-                    "status": seen})
+                    "status": seen, "run": (task.get("result") or {}).get("status")})
     return out
 
 
@@ -123,13 +127,16 @@ def summary(label: str, rows: list[dict]) -> dict[str, object]:
     run = [float(r["to_running_s"]) for r in rows]
     end = [float(r["to_end_s"]) for r in rows]
     return {"setup": label, "tasks": len(rows), "completed": sum(r["status"] == "completed" for r in rows),
+            "registered": sum(r["run"] == "registered" for r in rows),
             "to_running_median_s": round(statistics.median(run), 4), "to_running_max_s": round(max(run), 4),
             "to_running_min_s": round(min(run), 4), "post_median_s": round(statistics.median(
                 float(r["post_s"]) for r in rows), 4), "task_median_s": round(statistics.median(end), 3)}
 
 
 def run_setup(label: str, tmp: Path, env: dict[str, str], n: int, *, workers: int, external: bool) -> dict:
-    db = f"sqlite:///{tmp / 'store.sqlite'}"
+    db = f"sqlite:///{tmp / f'store-{workers}.sqlite'}"  # a fresh store each: every task trains for real
+    subprocess.run(CLI + ["ingest", "football", str(tmp / "data"), "--db", db], env=env, cwd=REPO, check=True,
+                   capture_output=True)
     port = _free_port()
     serve = _start(["serve", "--port", str(port), "--workers", str(workers), "--db", db, "--artifacts",
                     str(tmp / "artifacts")], env, tmp / f"serve-{workers}.log")
@@ -146,7 +153,7 @@ def run_setup(label: str, tmp: Path, env: dict[str, str], n: int, *, workers: in
                         raise SystemExit("the external worker never showed up in /health")
                     time.sleep(0.2)
             health = client.get("/health").json()
-            rows = measure(client, n, date(SEASONS[-1] + 1, 5, 1))
+            rows = measure(client, n, date(SEASONS[-1], 8, 10) + timedelta(days=89))  # the last match day
     finally:
         if worker is not None:
             _stop(worker)
@@ -167,8 +174,6 @@ def main() -> None:
         env = {**os.environ, "FORMGUIDE_API_TOKEN": TOKEN, "FORMGUIDE_HOME": str(tmp / "home")}
         (tmp / "data").mkdir()
         write_league(tmp / "data")
-        subprocess.run(CLI + ["ingest", "football", str(tmp / "data"), "--db", f"sqlite:///{tmp / 'store.sqlite'}"],
-                       env=env, cwd=REPO, check=True, capture_output=True)
         results = [run_setup("serve --workers 1", tmp, env, args.n, workers=1, external=False)]
         if args.external_n:
             results.append(run_setup("serve --workers 0 + formguide worker --poll 1", tmp, env, args.external_n,
