@@ -159,6 +159,7 @@ def test_race_page_shows_the_fields_bars_and_an_n_by_n_heat_map(client):
     for e in api["entries"]:
         for key, what in (("p_win", "win"), ("p_podium", "podium"), ("p_points", "points")):
             assert f'aria-label="{what} {_pct(e[key])}"' in html
+    assert 'href="/races" aria-current="page"' in html  # the navigation marks Races on a race's own page
     assert 'href="/f1/races/2023-05?moment=post-quali" rel="prev"' in html and 'rel="next"' not in html  # the last stored race
 
 

@@ -179,6 +179,11 @@ def _race_form(request: Request, ctx: Context, sport: str, race: str, moment: st
             "neighbours": neighbours(found, stored, race) if found is not None and race else (None, None)}
 
 
+def _race_view(request: Request, title: str, status_code: int = 200, **data: Any) -> HTMLResponse:
+    """The race template with ``Races`` marked in the navigation (a race's own path is not under ``/races``)."""
+    return page(request, "race.html", title, status_code=status_code, current="/races", **data)
+
+
 @router.get("/races", response_class=HTMLResponse, response_model=None)
 def races_picker(request: Request, ctx: Ctx, sport: Text = None, race: Text = None,
                  moment: Text = None) -> HTMLResponse | RedirectResponse:
@@ -194,7 +199,7 @@ def races_picker(request: Request, ctx: Ctx, sport: Text = None, race: Text = No
         form = _race_form(request, ctx, sport, "", moment or "")
     except PageError as exc:
         status, error, form = exc.status, exc.message, _empty_race_form(sport)
-    return page(request, "race.html", "Races", status_code=status, result=None, error=error, form=form)
+    return _race_view(request, "Races", status_code=status, result=None, error=error, form=form)
 
 
 def _empty_race_form(sport: str, race: str = "") -> dict[str, Any]:
@@ -208,13 +213,13 @@ def sport_races(request: Request, ctx: Ctx, sport: str) -> HTMLResponse:
     try:
         form = _race_form(request, ctx, sport, "", "")
     except PageError as exc:
-        return page(request, "race.html", "Races", status_code=exc.status, result=None, error=exc.message,
+        return _race_view(request, "Races", status_code=exc.status, result=None, error=exc.message,
                     form=_empty_race_form(sport))
     if sport not in form["sports"]:
         message = (f"{sport} has no race fields; sports with race fields: {', '.join(form['sports']) or 'none'}"
                    if sport in available_sports() else f"unknown sport {sport!r}")
-        return page(request, "race.html", "Races", status_code=404, result=None, error=message, form=form)
-    return page(request, "race.html", f"{sport} races", result=None, error=None, form=form)
+        return _race_view(request, "Races", status_code=404, result=None, error=message, form=form)
+    return _race_view(request, f"{sport} races", result=None, error=None, form=form)
 
 
 @router.get("/{sport}/races/{race}", response_class=HTMLResponse)
@@ -234,4 +239,4 @@ def race_page(request: Request, ctx: Ctx, sport: str, race: str, moment: Text = 
     except PageError as exc:
         status, data["error"] = exc.status, exc.message
     title = data["result"].name if data["result"] is not None else f"Race {race}"
-    return page(request, "race.html", title, status_code=status, **data)
+    return _race_view(request, title, status_code=status, **data)
