@@ -22,6 +22,7 @@ from formguide.core.errors import DataValidationError
 from formguide.core.settings import load_settings
 from formguide.core.store.db import session_scope
 from formguide.core.store.models import TrainingRun
+from formguide.core.tasks import TaskCancelled
 
 mlflow = pytest.importorskip("mlflow", reason="the [mlflow] extra (mlflow-skinny) is not installed")
 from mlflow import MlflowClient  # noqa: E402
@@ -151,13 +152,19 @@ def test_a_registered_run_is_mirrored_with_params_metrics_card_and_champion_alia
     assert champion.run_id == run.info.run_id
 
 
-def test_skipped_and_failed_runs_are_logged_and_promote_moves_the_alias(ctx):
+def test_skipped_failed_and_cancelled_runs_are_logged_and_promote_moves_the_alias(ctx):
     first = _train(ctx, "elo")
     skipped = _train(ctx, "elo")
     assert skipped.status == "skipped"
     second = _train(ctx, "poisson")
     with pytest.raises(DataValidationError):
         _train(ctx, "elo", seasons=["2425"])  # one season: nothing to evaluate on
+
+    def cancel(phase: str, fraction: float) -> None:  # what a worker's progress report does after a cancel
+        raise TaskCancelled("cancelled by test")
+
+    with pytest.raises(TaskCancelled):
+        train(ctx, TrainRequest(sport="football", competition="E0", model_type="poisson", force=True), cancel)
 
     runs = _runs(ctx)
     by_run = {r.data.tags["formguide.run_id"]: r for r in runs}
@@ -166,7 +173,9 @@ def test_skipped_and_failed_runs_are_logged_and_promote_moves_the_alias(ctx):
     assert by_run[str(skipped.run_id)].data.tags["formguide.note"].startswith("skipped:")
     [failed] = [r for r in runs if r.data.tags["formguide.run_status"] == "failed"]
     assert failed.info.status == "FAILED" and "DataValidationError" in failed.data.tags["formguide.error"]
-    assert len(runs) == 4
+    [cancelled] = [r for r in runs if r.data.tags["formguide.run_status"] == "cancelled"]
+    assert cancelled.info.status == "KILLED" and cancelled.data.params["model_type"] == "poisson"
+    assert len(runs) == 5
 
     client, name = _client(ctx), mlflow_mirror.registered_name(LINE)
     loser = first if second.promoted else second
