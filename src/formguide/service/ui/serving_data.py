@@ -27,8 +27,8 @@ from formguide.core.sport import Sport, available_sports, get_sport
 from formguide.core.views import Column, TableView, format_cell
 from formguide.service.errors import ApiError, status_of
 
-__all__ = ["Bar", "EventCard", "Outcome", "PageError", "SimColumn", "SimRow", "call_use_case", "event_cards", "option_choices",
-           "parse_date", "parse_number", "sim_table", "sport_choices"]
+__all__ = ["Bar", "EventCard", "Outcome", "PageError", "SimColumn", "SimRow", "bar", "call_use_case", "event_cards",
+           "leagues_of", "option_choices", "parse_date", "parse_number", "sim_table", "sport_choices"]
 
 T = TypeVar("T")
 
@@ -117,9 +117,6 @@ def option_choices(sport: Sport, use_case: str, name: str) -> list[str]:
     return choices
 
 
-def race_fields(sport: Sport) -> bool:
-    """Whether the sport's events are race fields (its contract says so; the field use case serves them)."""
-    return bool(getattr(sport, "has_race_fields", False))
 
 
 def sport_choices() -> list[SportChoice]:
@@ -130,7 +127,7 @@ def sport_choices() -> list[SportChoice]:
         out.append(SportChoice(name=name, bet_types=list(sport.bet_types),
                                filters=[f for f in ("min_edge", "tier") if f in fields],
                                tiers=option_choices(sport, "predict", "tier"),
-                               can_simulate=sport.can_simulate, race_fields=race_fields(sport)))
+                               can_simulate=sport.can_simulate, race_fields=sport.has_race_fields))
     return out
 
 
