@@ -261,7 +261,10 @@ class Mirror:
         """Beside a SQLite tracking file (MLflow's default is ``./mlruns`` of whatever the working directory is)."""
         if not self.uri.startswith("sqlite:"):
             return None
-        path = Path(self.uri.split("://", 1)[1][1:].split("?", 1)[0])
+        name = self.uri.split("://", 1)[-1][1:].split("?", 1)[0]
+        if name in ("", ":memory:"):
+            return None
+        path = Path(name).absolute()
         return (path.parent / f"{path.stem}-artifacts" / re.sub(r"[^\w\-.]", "_", line)).as_uri()
 
     def _find_run(self, experiment_id: str, store: str, run_id: int) -> Any:
