@@ -110,6 +110,7 @@ def test_history_lists_runs_and_filters(client):
     html = _ok(client.get("/history"), "football-E0", "train", "succeeded", "log_loss", "Refresh")
     assert html.count('data-run="') >= 2
     _ok(client.get("/history?sport=f1"), "No training run yet")
+    assert 'data-run="' in client.get("/history?sport=&limit=20").text  # the form's "all"
 
 
 def test_models_side_by_side_and_model_page(client):
@@ -130,7 +131,9 @@ def test_empty_store_has_empty_states(empty):
 
 def test_mistakes_are_pages_with_their_status(client):
     for path, status, words in (("/models/999", 404, "999"), ("/models/abc", 404, "positive whole number"),
-                                ("/training?sport=cricket", 404, "unknown sport &#39;cricket&#39;")):
+                                ("/training?sport=cricket", 404, "unknown sport &#39;cricket&#39;"),
+                                ("/history?sport=cricket", 404, "installed: f1, football"),
+                                ("/models?sport=cricket", 404, "unknown sport")):
         r = client.get(path)
         assert r.status_code == status and words in r.text and "Traceback" not in r.text, (path, r.text[:300])
         assert r.headers["content-type"].startswith("text/html")

@@ -46,10 +46,19 @@ def _run_row(run: Any) -> dict[str, Any]:
     return {"run": run, "duration": duration, "metrics": scores[:4]}
 
 
+def _sport_filter(sport: str | None) -> str | None:
+    """A page's sport filter: empty means every sport; an unknown one is a 404 naming the installed ones."""
+    if not sport:
+        return None
+    if sport not in available_sports():
+        raise UiError(404, f"unknown sport {sport!r}; installed: {', '.join(sorted(available_sports()))}")
+    return sport
+
+
 @router.get("/history", response_class=HTMLResponse, name="ui_history")
 def history(request: Request, limit: int = 50, sport: str | None = None) -> HTMLResponse:
     limit = limit if limit in HISTORY_LIMITS else 50
-    sport = sport if sport in available_sports() else None
+    sport = _sport_filter(sport)
     runs = shown(request, lambda ctx: list_runs(ctx, limit=limit, sport=sport))
     return page(request, "history.html", title="Training history", rows=[_run_row(r) for r in runs],
                 limit=limit, limits=HISTORY_LIMITS, sport=sport, sports=sorted(available_sports()))
@@ -80,7 +89,7 @@ def _best(versions: list[Any], columns: list[str], lower: frozenset[str]) -> dic
 
 @router.get("/models", response_class=HTMLResponse, name="ui_models")
 def models(request: Request, sport: str | None = None) -> HTMLResponse:
-    sport = sport if sport in available_sports() else None
+    sport = _sport_filter(sport)
     versions = shown(request, lambda ctx: model_lines(ctx, sport))
     lines: dict[str, dict[str, Any]] = {}
     for m in versions:
