@@ -140,7 +140,7 @@ def test_a_registered_run_is_mirrored_with_params_metrics_card_and_champion_alia
 
     client = _client(ctx)
     files = {f.path for f in client.list_artifacts(run.info.run_id, "model")}
-    assert {"model/MODEL_CARD.md", "model/formguide_model.json"} <= files
+    assert {"model/MODEL_CARD.md", "model/formguide_model.json", "model/reliability.png"} <= files
     folder = Path(client.download_artifacts(run.info.run_id, "model", str(tmp_path / "down")))
     card = (folder / "MODEL_CARD.md").read_text(encoding="utf-8")
     assert card == Path(result.model_card).read_text(encoding="utf-8")
