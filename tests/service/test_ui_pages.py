@@ -255,3 +255,24 @@ def test_store_unreachable_is_a_503_page_and_the_ui_recovers(tmp_path):
         blocker.unlink()
         blocker.mkdir()
         _ok(c.get("/"), "No champion yet")
+
+
+def test_pages_and_a_training_start_on_every_backend(db_url, football_dir, tmp_path):
+    """SQLite and PostgreSQL: the pages over an E0 store with an Elo champion, and a run queued from the form."""
+    engine = open_store(db_url)
+    ingest_e0(engine, football_dir, E0_SEASONS)
+    engine.dispose()
+    settings = Settings(db_url=db_url, artifacts_dir=tmp_path / "artifacts", api_token=TOKEN)
+    with Context(settings) as ctx:
+        model = train(ctx, TrainRequest(competition="E0", model_type="elo"))
+    with TestClient(create_app(settings)) as c:
+        _ok(c.get("/"), "E0", "elo", "champion")
+        _ok(c.get("/history"), "football-E0", "succeeded")
+        _ok(c.get("/models"), "football-E0", "v1")
+        _ok(c.get(f"/models/{model.model_id}"), "Reliability diagram", "Model card")
+        _ok(c.get("/training?sport=football"), 'value="E0"', 'value="2425"')
+        _sign_in(c)
+        r = c.post("/training", data={"sport": "football", "league": "E0", "season": ["2324", "2425"]},
+                   headers={"Origin": ORIGIN, "Accept": "application/json"})
+        assert r.status_code == 202, r.text
+        assert c.get(f"/training/tasks/{r.json()['tasks'][0]['task_id']}").json()["status"] == "queued"
