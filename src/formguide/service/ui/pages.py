@@ -4,6 +4,7 @@ side, one version's card). Each calls the application-layer use case the API and
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -12,6 +13,7 @@ from fastapi.responses import HTMLResponse
 from formguide.app import list_runs, show_model
 from formguide.app.champions import champions, model_lines
 from formguide.core.sport import available_sports, get_sport
+from formguide.service.routes_models import _files as served_files
 from formguide.service.ui.common import UiError, shown
 from formguide.service.ui.render import page
 
@@ -151,8 +153,5 @@ def model_page(request: Request, model_ref: str) -> HTMLResponse:
 
 
 def _card_files(card_path: str | None) -> list[str]:
-    from pathlib import Path
-
-    from formguide.service.routes_models import _files
-
-    return _files(Path(card_path).parent) if card_path else []
+    """The files of the version's card folder the API serves (``/api/v1/models/{id}/files/{name}``)."""
+    return served_files(Path(card_path).parent) if card_path else []
