@@ -276,3 +276,13 @@ def test_pages_and_a_training_start_on_every_backend(db_url, football_dir, tmp_p
                    headers={"Origin": ORIGIN, "Accept": "application/json"})
         assert r.status_code == 202, r.text
         assert c.get(f"/training/tasks/{r.json()['tasks'][0]['task_id']}").json()["status"] == "queued"
+
+
+def test_model_page_monitoring_on_request(client):
+    ids = re.findall(r'data-model="(\d+)"', client.get("/models").text)
+    html = _ok(client.get(f"/models/{ids[-1]}"), "Monitoring")
+    assert "No drift report for this version yet" in html or "report from" in html
+    html = _ok(client.get(f"/models/{ids[-1]}?monitor=true"), "Monitoring", "computed now in", "PSI", "false alarm",
+               f'href="/api/v1/monitoring/{ids[-1]}"', "Performance:")
+    assert re.search(r"Drift <span class=\"badge badge-\w+\">(ok|warn|alert|no current)</span>", html), html
+    _ok(client.get(f"/models/{ids[-1]}"), "report from")  # kept by the use case: shown, not recomputed

@@ -15,6 +15,7 @@ from formguide.app.champions import champions, model_lines
 from formguide.core.sport import available_sports, get_sport
 from formguide.service.routes_models import _files as served_files
 from formguide.service.ui.common import UiError, shown
+from formguide.service.ui.monitoring import monitoring_section
 from formguide.service.ui.render import page
 
 __all__ = ["router"]
@@ -134,7 +135,7 @@ def model_id_of(text: str) -> int:
 
 
 @router.get("/models/{model_ref}", response_class=HTMLResponse, name="ui_model")
-def model_page(request: Request, model_ref: str) -> HTMLResponse:
+def model_page(request: Request, model_ref: str, monitor: bool = False) -> HTMLResponse:
     model_id = model_id_of(model_ref)
     detail = shown(request, lambda ctx: show_model(ctx, str(model_id)))
     line = next((m for m in shown(request, lambda ctx: model_lines(ctx, detail.model.sport)) if m.id == model_id),
@@ -149,7 +150,8 @@ def model_page(request: Request, model_ref: str) -> HTMLResponse:
     card = re.sub(r"\n## (Feature importance|Calibration).*?(?=\n## |\Z)", "\n", detail.card, flags=re.S)
     return page(request, "model.html", title=f"{detail.model.name} v{detail.model.version}", detail=detail,
                 line=line, card=card, image_url=image_url, importance=importance_rows(detail.card),
-                reliability=image_url("reliability.png"), files={n: base + n for n in folder_files})
+                reliability=image_url("reliability.png"), files={n: base + n for n in folder_files},
+                monitoring=monitoring_section(request, model_id, compute=monitor))
 
 
 def _card_files(card_path: str | None) -> list[str]:
