@@ -15,6 +15,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any, Literal
 
+import numpy as np
 import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
@@ -46,6 +47,7 @@ class LeagueDuel(DuelSport):
 
     options = UseCaseOptions(train=LeagueTrainOptions)
     default_competition = None
+    model_types = ("logit", "needy")
 
     def ingest(self, engine, paths: Sequence[Path], *, progress=None) -> IngestReport:
         report = IngestReport()
@@ -97,7 +99,7 @@ class LeagueDuel(DuelSport):
         return {"C": 0.05 if getattr(options, "framework", "plain") == "strong" else 1.0}
 
     def make_model(self, model_type: str, **params: Any):
-        return SlowModel(**params)
+        return NeedyModel(**params) if model_type == "needy" else SlowModel(**params)
 
 
 class SlowModel(DuelModel):
@@ -109,6 +111,21 @@ class SlowModel(DuelModel):
 
 
 FIT_SLEEP = {"s": 0.0}
+
+
+class NeedyModel(DuelModel):
+    """Forecasts nothing (NaN) unless fitted on matches from before March 2022: a champion that needs the
+    league's whole history."""
+
+    model_type = "needy"
+
+    def fit(self, frame, X):
+        self.long_ = bool((pd.to_datetime(frame["kickoff"]) < pd.Timestamp("2022-03-01")).any())
+        return super().fit(frame, X)
+
+    def predict_proba(self, frame, X):
+        out = super().predict_proba(frame, X)
+        return out if self.long_ else np.full_like(out, np.nan)
 
 
 @pytest.fixture
@@ -196,6 +213,20 @@ def test_date_from_leaves_earlier_events_out_of_training(client, store):
         full = app.train(ctx, app.TrainRequest(sport="duel", competition="AA", force=True))
     assert full.metrics["data"]["date_from"] < "2022-02-01"
     assert full.metrics["data"]["n_events"] > data["n_events"]
+
+
+def test_a_champion_that_forecasts_nothing_on_the_window_is_not_compared(store):
+    """Found through the API on the demo store (a blend champion, a run on two seasons): the champion's re-run
+    gave no forecast on the candidate's window and the run died with a TypeError; now it is not compared."""
+    from datetime import datetime
+
+    with app.Context.from_options(db_url=store[0], artifacts_dir=store[1]) as ctx:
+        champion = app.train(ctx, app.TrainRequest(sport="duel", competition="AA", model_type="needy"))
+        assert champion.promoted
+        short = app.train(ctx, app.TrainRequest(sport="duel", competition="AA", date_from=datetime(2022, 9, 1)))
+    assert short.status == "registered" and short.promoted, short.message
+    promotion = short.metrics["promotion"]
+    assert promotion["champion"] is None and "made no forecast" in promotion["note"]
 
 
 def test_cancel_a_queued_task_then_409_for_the_finished_one_and_404_for_an_unknown_one(client):

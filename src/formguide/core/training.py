@@ -309,7 +309,13 @@ def train(engine: Engine, sport: Sport, plan: TrainPlan, *, artifacts_dir: Path,
         score, champion_score = float(evaluation["model"][metric]), None
         if champ_forecast is not None:
             versus = sport.evaluate(frame, {"model": forecast, "champion": champ_forecast}, window)
-            score, champion_score = float(versus["model"][metric]), float(versus["baselines"]["champion"][metric])
+            if versus["model"] is None or (versus.get("baselines") or {}).get("champion") is None:
+                # e.g. a champion that needs more history than this run's seasons give: treated like a champion
+                # whose configuration cannot be re-run (not compared), with the reason in the promotion note
+                problem = "the champion's configuration made no forecast on this evaluation window"
+            else:
+                score = float(versus["model"][metric])
+                champion_score = float(versus["baselines"]["champion"][metric])
         promote = champion_score is None or score < champion_score or (same_config and score <= champion_score)
         _stage(progress, "fit")
         step("fit final model")
