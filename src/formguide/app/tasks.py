@@ -275,8 +275,8 @@ def run_worker(ctx: Context, *, once: bool = False, poll: float = 1.0, lease_s: 
                stop: threading.Event | None = None, report: Callable[[TaskInfo], None] | None = None) -> int:
     """Claim and run tasks until ``stop`` is set (``once``: at most one, then return); the number run.
 
-    Between tasks it requeues tasks whose worker died, marks training runs whose process died as interrupted
-    and clears their half-written artifact folders."""
+    Between tasks it requeues tasks whose worker died, marks training runs whose process died as interrupted,
+    queues the schedules that are due (``core.schedules``) and clears half-written artifact folders."""
     if not poll > 0 or not lease_s > 0:
         raise FormguideError(f"--poll and --lease must be positive seconds, got {poll} and {lease_s}")
     import formguide.app.scheduling  # noqa: F401 - registers the ingest, predict and refresh handlers
