@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import builtins
 import json
+import os
 import socket
 import sys
 from pathlib import Path
@@ -24,6 +25,7 @@ from formguide.core.store.db import session_scope
 from formguide.core.store.models import TrainingRun
 from formguide.core.tasks import TaskCancelled
 
+os.environ.update(mlflow_mirror.QUIET_ENV)  # MLflow 3 decides on telemetry when first imported: before that
 mlflow = pytest.importorskip("mlflow", reason="the [mlflow] extra (mlflow-skinny) is not installed")
 from mlflow import MlflowClient  # noqa: E402
 
@@ -260,15 +262,14 @@ def test_the_network_guard_would_catch_a_connection(no_network):
 
 
 def test_telemetry_is_off_before_mlflow_is_used(monkeypatch):
-    import os
+    from mlflow.environment_variables import MLFLOW_DISABLE_TELEMETRY
+    from mlflow.telemetry import get_telemetry_client
 
     for name in mlflow_mirror.QUIET_ENV:
         monkeypatch.delenv(name, raising=False)
     mlflow_mirror._import_mlflow()
     assert os.environ["MLFLOW_DISABLE_TELEMETRY"] == "true" and os.environ["DO_NOT_TRACK"] == "true"
-    from mlflow.environment_variables import MLFLOW_DISABLE_TELEMETRY
-
-    assert MLFLOW_DISABLE_TELEMETRY.get() is True
+    assert MLFLOW_DISABLE_TELEMETRY.get() is True and get_telemetry_client() is None
 
 
 def test_a_file_store_uri_works_too(ctx, tmp_path):

@@ -89,6 +89,11 @@ def _import_mlflow() -> Any:
         from mlflow import MlflowClient  # noqa: F401  (mlflow-skinny provides it; a broken install fails here)
     except ImportError:
         raise MirrorUnavailable(MISSING_EXTRA) from None
+    try:  # MLflow 3 decides at import; imported earlier by other code, its client is dropped now
+        from mlflow.telemetry import set_telemetry_client
+    except ImportError:  # MLflow 2 has no telemetry
+        return mlflow
+    set_telemetry_client()
     return mlflow
 
 
