@@ -117,7 +117,7 @@ def store(tmp_path, football_dir) -> Settings:
 def _train(page, base: str, model_type: str, timeout_s: float = 180, running_shot: Path | None = None,
            keyboard: bool = False) -> str:
     """Configure and start one football E0 run from the training page; wait for its task to complete (a
-    screenshot to ``running_shot`` once the bar shows the run under way). ``keyboard``: choose the model type
+    screenshot to ``running_shot`` when a poll finds the run under way; a run done within one poll has none). ``keyboard``: choose the model type
     and start with the keyboard only."""
     page.goto(base + "/training")
     page.select_option("#sport", "football")  # the page reloads with that sport's leagues and options
@@ -133,6 +133,8 @@ def _train(page, base: str, model_type: str, timeout_s: float = 180, running_sho
         page.select_option("#model_type", model_type)
     summary = page.locator("#summary-list")
     assert "leagues: E0" in summary.inner_text() and f"model type: {model_type}" in summary.inner_text()
+    if running_shot is not None:  # the bar drawn at its value at once (no width transition) for the picture
+        page.add_style_tag(content=".bar > span { transition: none !important; }")
     before = page.locator("#live [data-task]").count()
     if keyboard:
         page.focus("#start")
@@ -147,8 +149,7 @@ def _train(page, base: str, model_type: str, timeout_s: float = 180, running_sho
         assert time.monotonic() < deadline, f"the task did not finish in {timeout_s} s: {task.inner_text()}"
         if running_shot is not None and task.get_attribute("data-status") == "running" and int(
                 task.locator(".bar").get_attribute("aria-valuenow") or 0) > 0:
-            page.wait_for_timeout(450)  # the bar's width transition
-            page.screenshot(path=str(running_shot), full_page=True)
+            page.screenshot(path=str(running_shot), full_page=True)  # best effort: a quick run may skip it
             running_shot = None
         time.sleep(0.25)
     page.wait_for_timeout(500)  # the bar's width transition
@@ -251,7 +252,8 @@ def test_configure_train_watch_history_promote(browser, store, tmp_path):
 @pytest.mark.skipif(not os.environ.get("FORMGUIDE_UI_DEMO_HOME"),
                     reason="README screenshots: set FORMGUIDE_UI_DEMO_HOME to a copy of a `make demo` home")
 def test_screenshots_of_the_demo_store(browser, tmp_path):
-    """Every page of a demo store, desktop and phone (a private copy: the test writes nothing into it)."""
+    """Every page of a demo store, desktop and phone, and a blend run under way (on a private copy: the
+    demo's own store is never written)."""
     home = tmp_path / "demo"
     source = Path(os.environ["FORMGUIDE_UI_DEMO_HOME"])
     shutil.copytree(source / "formguide-artifacts", home / "formguide-artifacts")
@@ -263,7 +265,7 @@ def test_screenshots_of_the_demo_store(browser, tmp_path):
     settings = Settings(db_url=f"sqlite:///{home / 'formguide.sqlite'}", artifacts_dir=home / "formguide-artifacts",
                         api_token=TOKEN)
     shots = _shots_dir(tmp_path)
-    with Served(settings, workers=0) as served:
+    with Served(settings, workers=1) as served:
         desktop, phone = browser.new_page(viewport=DESKTOP), browser.new_page(viewport=PHONE)
         for p in (desktop, phone):
             p.goto(served.url + "/login")
@@ -275,7 +277,7 @@ def test_screenshots_of_the_demo_store(browser, tmp_path):
         pages = [("/", "dashboard"), ("/training?sport=football", "training"), ("/history", "history"),
                  ("/models", "models")]
         if champion:
-            pages.append((f"/models/{champion.group(1)}", "model"))
+            pages.append((f"/models/{champion.group(1)}?monitor=true", "model"))  # with its drift report
         for path, name in pages:
             for p, suffix in ((desktop, ""), (phone, "-phone")):
                 p.goto(served.url + path)
@@ -284,3 +286,19 @@ def test_screenshots_of_the_demo_store(browser, tmp_path):
                     p.select_option("#season", ["2324", "2425"])
                 saved = shot(p, shots, f"{name}{suffix}")
                 assert saved.stat().st_size < MAX_PNG_BYTES * 1.5, saved
+        # a run under way on the demo's data (a blend on ten E0 seasons takes long enough to be seen running)
+        desktop.goto(served.url + "/training?sport=football")
+        desktop.add_style_tag(content=".bar > span { transition: none !important; }")
+        desktop.select_option("#league", ["E0"])
+        desktop.select_option("#model_type", "blend")
+        seasons = desktop.eval_on_selector("#season", "s => Array.from(s.options).map(o => o.value)")
+        desktop.select_option("#season", seasons[:10])  # not the demo's configuration (that one is skipped)
+        desktop.click("#start")
+        task = desktop.locator("#live [data-task]").first
+        deadline = time.monotonic() + 300
+        while not (task.get_attribute("data-status") == "running"
+                   and int(task.locator(".bar").get_attribute("aria-valuenow") or 0) >= 10):
+            assert time.monotonic() < deadline and task.get_attribute("data-status") in ("queued", "running", None), \
+                task.inner_text()
+            time.sleep(0.2)
+        shot(desktop, shots, "training-running")

@@ -100,7 +100,8 @@ function showTask(box, t) {
   const bar = $(".bar", box);
   $("span", bar).style.width = `${pct}%`;
   bar.setAttribute("aria-valuenow", String(pct));
-  $(".phase", box).textContent = `${t.status}${t.phase ? " · " + t.phase : ""} · ${pct}%`;
+  const phase = t.phase && !["completed", "failed", "cancelled"].includes(t.status) ? ` · ${t.phase}` : "";
+  $(".phase", box).textContent = `${t.status}${phase} · ${pct}%`;
   box.dataset.status = t.status;
   const outcome = $(".outcome", box);
   if (t.status === "completed") {
