@@ -179,6 +179,9 @@ def test_training_start_signed_in_queues_a_task(private):
         assert r.status_code == 401 and "sign in" in r.json()["message"]
         r = c.post("/login", data={"token": "wrong"})
         assert r.status_code == 401 and "wrong token" in r.text
+        for target in ("//evil.example/x", "/\\evil.example", "https://evil.example"):  # no open redirect
+            r = c.post("/login", data={"token": TOKEN, "next": target}, follow_redirects=False)
+            assert r.status_code == 303 and r.headers["location"] == "/", target
         _sign_in(c)
         bad = {"Origin": "http://evil.example", "Accept": "application/json"}
         r = c.post("/training", data={"sport": "football", "league": "E0"}, headers=bad)

@@ -30,7 +30,8 @@ router = APIRouter()
 
 def _local_path(target: str | None) -> str:
     """Where to go after signing in: only a path of this site (never another host)."""
-    return target if target and target.startswith("/") and not target.startswith("//") else "/"
+    ok = target and target.startswith("/") and not target.startswith(("//", "/\\")) and "\n" not in target
+    return target if ok else "/"
 
 
 @router.get("/login", response_class=HTMLResponse, name="ui_login")
