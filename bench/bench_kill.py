@@ -13,8 +13,10 @@ once ``--first-kill`` and again once ``--second-kill`` tasks have completed. At 
 - no training run is left ``running`` (the killed ones are ``interrupted``), no staging folder is left in
   the artifacts folder, and every published model folder belongs to a registered version,
 
-and prints a summary table and one row per kill (what the killed task was doing, how long until another
-worker took it back and completed it). Exit status 1 when a check fails.
+and prints a summary table and one row per kill (the phase and progress the killed task's row held, which
+lag the run by up to a heartbeat tick; how long until another worker took it back and completed it). A
+staging folder of a run killed between staging and publishing is swept by a worker once 120 s old, so when
+one is left the bench waits 125 s and checks again (the table shows both). Exit status 1 when a check fails.
 
 Usage: ``python bench/bench_kill.py [--pg-url postgresql://postgres@127.0.0.1:5432/test] [--tasks 20]
 [--lease 5] [--json out.json]`` (``FORMGUIDE_TEST_PG_URL`` is the default URL).
