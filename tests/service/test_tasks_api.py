@@ -237,6 +237,8 @@ def test_cancel_a_queued_task_then_409_for_the_finished_one_and_404_for_an_unkno
     _error(client.post("/api/v1/tasks/9999/cancel", headers=AUTH), 404, "no task with id 9999")
     _error(client.get("/api/v1/tasks/9999"), 404, "no task with id 9999", field="path.task_id")
     _error(client.get("/api/v1/tasks/abc"), 422, "task_id")
+    _error(client.get(f"/api/v1/tasks/{2**31}"), 422, "task_id")  # beyond the store's keys (found by schemathesis)
+    _error(client.post(f"/api/v1/tasks/{2**70}/cancel", headers=AUTH), 422, "task_id")
     _error(client.get("/api/v1/tasks", params={"status": "done"}), 422, "status")
     _error(client.get("/api/v1/tasks", params={"limit": 0}), 422, "limit")
 

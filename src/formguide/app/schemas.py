@@ -441,7 +441,10 @@ class TrainTaskRequest(BaseModel):
     One task per request: it trains each league in turn (the order given), each its own registry line and
     champion, through the same ``train`` use case the CLI runs."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, json_schema_extra={"examples": [
+        {"sport": "football", "leagues": ["E0", "SP1"], "seasons": ["2324", "2425"], "model_type": "dixon-coles",
+         "date_to": "2025-03-01", "max_runtime_seconds": 600},
+        {"sport": "nfl", "bet_type": "spread", "framework": "lightgbm"}]})
 
     sport: str = Field("football", description="Sport plug-in, e.g. football, f1 or nfl.")
     leagues: list[str] | None = Field(None, max_length=50, description=(

@@ -35,7 +35,8 @@ from formguide.service.gate import context
 router = APIRouter(tags=["tasks"])
 
 Ctx = Annotated[Context, Depends(context)]
-TaskId = Annotated[int, PathParam(ge=1, description="Task id (from POST /models/train or GET /tasks).")]
+#: Task ids are the store's 32-bit integer keys (a larger number would fail in the driver, not be "not found").
+TaskId = Annotated[int, PathParam(ge=1, le=2**31 - 1, description="Task id (from POST /models/train or GET /tasks).")]
 
 
 class TrainAccepted(BaseModel):
