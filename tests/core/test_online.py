@@ -266,3 +266,22 @@ def test_nfl_online_rows_equal_the_offline_rows(tmp_path):
         with session_scope(ctx.engine) as s:
             s.execute(OnlineFeature.__table__.delete())
         assert answered.json_data() == predict(ctx, request).json_data()
+
+
+def test_online_rows_on_every_store_backend(db_url, football_dir, tmp_path):
+    """The table backend on SQLite and PostgreSQL: materialise, answer from the rows, the same JSON as computed."""
+    engine = open_store(db_url)
+    ingest_e0(engine, football_dir, ("2324", "2425"))
+    engine.dispose()
+    with _ctx(db_url, tmp_path) as ctx:
+        assert train(ctx, TrainRequest(competition="E0", model_type="elo", eval_seasons=1)).promoted
+        done = materialise(ctx, MaterialiseRequest(sport="football", competition="E0", date=DAY))
+        assert done.lines[0].rows == 8
+        request = PredictRequest(competition="E0", date=DAY, days=1)
+        answered = predict(ctx, request)
+        hit = online.lookup(ctx.engine, [online.TableStore(ctx.engine)], "football", "football-E0",
+                            pd.Timestamp(DAY), 1)
+        assert hit is not None and len(hit.events) == 8
+        with session_scope(ctx.engine) as s:
+            s.execute(OnlineFeature.__table__.delete())
+        assert answered.json_data() == predict(ctx, request).json_data()
