@@ -18,7 +18,6 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import numpy as np
-import pytest
 from sqlalchemy import text
 
 from formguide.core.store.db import make_engine, open_store, session_scope
@@ -111,7 +110,6 @@ def test_two_ingests_of_one_folder_and_a_training_run_at_once_all_succeed_withou
     engine.dispose()
 
 
-@pytest.mark.parametrize("db_url", [pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True)
 def test_two_runs_registering_one_line_at_once_take_consecutive_versions(db_url):
     """Two workers training one line: the second registration waits for the first's commit and takes the next
     version (before, both read the same newest version and the second died on the unique (name, version))."""

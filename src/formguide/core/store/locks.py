@@ -14,10 +14,9 @@ then write a second time for events it did not see; so instead the transaction t
   that read first could not upgrade to a write once another writer had committed: "database is locked").
 
 Only writers of the same name wait for each other; readers and other writers (a training run) go on.
-:func:`take_turn_within` is the PostgreSQL half alone, for a transaction that has begun already: two training
-runs of one model line registering at once (two workers) both read the same newest version and the second
-died on the unique ``(name, version)``; registering takes the line's turn first, so it reads the committed
-newest version.
+:func:`take_turn_within` is for a transaction that may have begun already: two training runs of one model
+line registering at once (two workers) both read the same newest version and the second died on the unique
+``(name, version)``; registering takes the line's turn first, so it reads the committed newest version.
 """
 
 from __future__ import annotations
@@ -51,7 +50,10 @@ def take_turn(conn: Connection, name: str = INGEST) -> None:
 
 
 def take_turn_within(conn: Connection, name: str) -> None:
-    """Like :func:`take_turn` in a transaction that has begun: PostgreSQL waits for the advisory lock; SQLite
-    does nothing (its one write lock orders writers, and a begun transaction cannot take it earlier)."""
+    """Like :func:`take_turn` where the transaction may have run statements already: PostgreSQL waits for the
+    advisory lock; SQLite takes the write lock (``BEGIN IMMEDIATE``) when nothing has run yet, else leaves
+    it to the transaction's first write (a begun transaction cannot take it earlier)."""
     if conn.dialect.name == "postgresql":
         conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": lock_key(name)})
+    elif conn.dialect.name == "sqlite" and not conn.connection.dbapi_connection.in_transaction:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
