@@ -141,9 +141,9 @@ def _train(page, base: str, model_type: str, timeout_s: float = 180, running_sho
         page.keyboard.press("Enter")
     else:
         page.click("#start")
-    page.wait_for_function(f"document.querySelectorAll('#live [data-task]').length > {before}")
+    page.locator("#live [data-task]").nth(before).wait_for(state="attached")  # locators: the CSP forbids eval
     task = page.locator("#live [data-task]").first
-    page.wait_for_function("document.querySelector('#live [data-task]').dataset.status !== undefined")
+    page.locator("#live [data-task][data-status]").first.wait_for(state="attached")
     deadline = time.monotonic() + timeout_s
     while task.get_attribute("data-status") not in ("completed", "failed", "cancelled"):
         assert time.monotonic() < deadline, f"the task did not finish in {timeout_s} s: {task.inner_text()}"
@@ -162,6 +162,9 @@ def test_configure_train_watch_history_promote(browser, store, tmp_path):
     shots = _shots_dir(tmp_path)
     with Served(store, workers=1) as served:
         page = browser.new_page(viewport=DESKTOP)
+        problems: list[str] = []  # script errors and refused resources (the pages' CSP), none expected
+        page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: problems.append(str(e)))
         page.goto(served.url + "/")
         assert "No champion yet" in page.inner_text("main")
         page.keyboard.press("Tab")  # keyboard users meet the skip link first
@@ -238,6 +241,7 @@ def test_configure_train_watch_history_promote(browser, store, tmp_path):
         assert f"football-E0 {target_version}" in page.inner_text("#served-version")
         shot(page, shots, "flow-predictions")
 
+        assert [p for p in problems if "the server responded with a status of 4" not in p] == [], problems
         phone = browser.new_page(viewport=PHONE)
         for path, name in (("/", "dashboard"), ("/training?sport=football", "training"), ("/history", "history"),
                            ("/models", "models")):

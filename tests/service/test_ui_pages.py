@@ -83,6 +83,8 @@ def test_frame_nav_and_static(client):
     html = _ok(client.get("/"), "formguide", 'href="/training"', 'href="/history"', 'href="/models"',
                'aria-current="page"', "/static/app.css", "Sign in")
     assert not re.search(r'(src|href)="(https?:)?//', html)  # nothing loaded from another site
+    csp = client.get("/").headers["content-security-policy"]
+    assert "script-src 'self'" in csp and "frame-ancestors 'none'" in csp
     css = client.get("/static/app.css")
     assert css.status_code == 200 and "@media (max-width: 640px)" in css.text
     assert client.get("/static/app.js").status_code == 200
