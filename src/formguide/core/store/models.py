@@ -21,8 +21,8 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     false,
-    true,
     func,
+    true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
