@@ -19,7 +19,8 @@ staging folder of a run killed between staging and publishing is swept by a work
 one is left the bench waits 125 s and checks again (the table shows both). Exit status 1 when a check fails.
 
 Usage: ``python bench/bench_kill.py [--pg-url postgresql://postgres@127.0.0.1:5432/test] [--tasks 20]
-[--lease 5] [--json out.json]`` (``FORMGUIDE_TEST_PG_URL`` is the default URL).
+[--lease 5] [--json out.json]`` (``FORMGUIDE_TEST_PG_URL`` is the default URL); ``--sqlite``: the same on a
+SQLite file (the embedded default).
 """
 
 from __future__ import annotations
@@ -33,6 +34,8 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -106,7 +109,11 @@ def _build_store(url: str, tmp: Path, n_tasks: int) -> tuple[list[int], float]:
 def _tasks(conn) -> list[dict[str, Any]]:
     rows = conn.execute(text("SELECT id, status, attempts, lease_owner, phase, progress, result, error, "
                              "started_at, completed_at FROM tasks ORDER BY id")).mappings().all()
-    return [dict(r) for r in rows]
+    out = [dict(r) for r in rows]
+    for t in out:  # JSON comes back as text from SQLite's raw rows
+        if isinstance(t["result"], str):
+            t["result"] = json.loads(t["result"])
+    return out
 
 
 def _victim_task(conn, pid: int) -> dict[str, Any] | None:
@@ -177,46 +184,63 @@ def _check(engine, artifacts: Path, ids: list[int], kills: list[dict[str, Any]])
     }
 
 
-def run(pg_url: str, n_tasks: int = 20, lease: float = 5.0, kill_after: tuple[int, int] = (4, 11),
-        timeout: float = 900.0) -> tuple[list[dict[str, Any]], list[dict[str, Any]], bool]:
-    """The kill test; (summary rows, kill rows, every check passed)."""
+@contextmanager
+def _store(pg_url: str | None, tmp: Path) -> Iterator[tuple[str, str]]:
+    """A fresh store: a private PostgreSQL schema (dropped afterwards), or a SQLite file when ``pg_url`` is
+    None; (the URL the workers get, the SQLAlchemy URL the bench reads with)."""
+    if pg_url is None:
+        url = f"sqlite:///{tmp / 'store.sqlite'}"
+        yield url, url
+        return
     base = pg_url.replace("postgresql://", "postgresql+psycopg://", 1)
     schema = f"kill_{uuid.uuid4().hex[:10]}"
     admin = create_engine(base)
     with admin.begin() as conn:
         conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    url = _schema_url(pg_url, schema)
-    tmp = Path(tempfile.mkdtemp(prefix="formguide-kill-"))
-    workers = None
     try:
-        ids, ingest_s = _build_store(url, tmp, n_tasks)
-        engine = create_engine(_schema_url(base, schema))
-        start = time.monotonic()
-        workers = Workers(url, tmp / "artifacts", tmp, lease)
-        kills = _watch(engine, workers, list(kill_after), timeout)
-        wall = time.monotonic() - start
-        facts = _check(engine, tmp / "artifacts", ids, kills)
-        at_end = facts["staging folders left"]
-        if at_end:  # a kill between staging and publishing: a worker sweeps it once it is 120 s old
-            time.sleep(125)
-            facts = _check(engine, tmp / "artifacts", ids, kills)
-        facts["staging folders when all finished (swept after 120 s)"] = at_end
-        workers.stop()
-        engine.dispose()
+        yield _schema_url(pg_url, schema), _schema_url(base, schema)
     finally:
-        if workers is not None:
-            workers.stop()
         with admin.begin() as conn:
             conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
         admin.dispose()
-    ok = (facts["completed"] == n_tasks and facts["distinct run ids of the tasks"] == n_tasks
-          and facts["succeeded training runs"] == n_tasks and facts["model versions"] == n_tasks
-          and facts["model folders"] == n_tasks and facts["running training runs"] == 0
-          and facts["interrupted training runs"] == len(kills) and not facts["staging folders left"]
-          and not facts["folders without a version"] and len(kills) == len(kill_after)
-          and facts["killed tasks completed on attempt 2"] == len(kills))
-    summary = [{"what": k, "value": v if not isinstance(v, list) else (", ".join(v) or "none")}
-               for k, v in facts.items()]
+
+
+def _passed(facts: dict[str, Any], n_tasks: int, kills: list[dict[str, Any]], planned: int) -> bool:
+    return (facts["completed"] == n_tasks and facts["distinct run ids of the tasks"] == n_tasks
+            and facts["succeeded training runs"] == n_tasks and facts["model versions"] == n_tasks
+            and facts["model folders"] == n_tasks and facts["running training runs"] == 0
+            and facts["interrupted training runs"] == len(kills) and not facts["staging folders left"]
+            and not facts["folders without a version"] and len(kills) == planned
+            and facts["killed tasks completed on attempt 2"] == len(kills))
+
+
+def run(pg_url: str | None, n_tasks: int = 20, lease: float = 5.0, kill_after: tuple[int, int] = (4, 11),
+        timeout: float = 900.0) -> tuple[list[dict[str, Any]], list[dict[str, Any]], bool]:
+    """The kill test (on SQLite when ``pg_url`` is None); (summary rows, kill rows, every check passed)."""
+    tmp = Path(tempfile.mkdtemp(prefix="formguide-kill-"))
+    workers = None
+    with _store(pg_url, tmp) as (url, read_url):
+        try:
+            ids, ingest_s = _build_store(url, tmp, n_tasks)
+            engine = create_engine(read_url)
+            start = time.monotonic()
+            workers = Workers(url, tmp / "artifacts", tmp, lease)
+            kills = _watch(engine, workers, list(kill_after), timeout)
+            wall = time.monotonic() - start
+            facts = _check(engine, tmp / "artifacts", ids, kills)
+            at_end = facts["staging folders left"]
+            if at_end:  # a kill between staging and publishing: a worker sweeps it once it is 120 s old
+                time.sleep(125)
+                facts = _check(engine, tmp / "artifacts", ids, kills)
+            facts["staging folders when all finished (swept after 120 s)"] = at_end
+            engine.dispose()
+        finally:
+            if workers is not None:
+                workers.stop()
+    ok = _passed(facts, n_tasks, kills, len(kill_after))
+    summary = [{"what": "store", "value": "PostgreSQL" if pg_url else "SQLite"}]
+    summary += [{"what": k, "value": v if not isinstance(v, list) else (", ".join(v) or "none")}
+                for k, v in facts.items()]
     summary += [{"what": "workers started (2 + restarts)", "value": workers.started},
                 {"what": "lease (s)", "value": lease}, {"what": "ingest (s)", "value": round(ingest_s, 2)},
                 {"what": "wall: workers start to all finished (s)", "value": round(wall, 1)},
@@ -230,11 +254,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--pg-url", default=os.environ.get("FORMGUIDE_TEST_PG_URL",
                                                            "postgresql://postgres@127.0.0.1:5432/test"))
+    parser.add_argument("--sqlite", action="store_true", help="Run it on a SQLite file instead.")
     parser.add_argument("--tasks", type=int, default=20)
     parser.add_argument("--lease", type=float, default=5.0)
     parser.add_argument("--json", metavar="FILE")
     args = parser.parse_args()
-    summary, kills, ok = run(args.pg_url, args.tasks, args.lease)
+    summary, kills, ok = run(None if args.sqlite else args.pg_url, args.tasks, args.lease)
     print(format_table(summary))
     print()
     print(format_table(kills))
