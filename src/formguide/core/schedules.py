@@ -164,7 +164,8 @@ def _queue(engine: Engine, schedule: Schedule, now: datetime, *, due: datetime |
 def fire(engine: Engine, name: str, *, now: datetime | None = None) -> Fired:
     """Queue a schedule's task now (``formguide schedule run``); its regular cadence goes on unchanged."""
     fired = _queue(engine, get(engine, name), now or utc_now(), due=None)
-    assert fired is not None  # unconditional: the row exists (get) and is updated whatever its next_run_at
+    if fired is None:  # unconditional update: no row only when it was removed since ``get``
+        raise ScheduleNotFound(f"schedule {name!r} was removed while it was being queued")
     return fired
 
 
