@@ -77,6 +77,16 @@ def test_disabled_schedules_wait_and_enabling_does_not_replay_what_was_missed(en
     assert len(tasks.list_tasks(engine)) == 1  # its task stays
 
 
+def test_a_schedule_with_a_bad_stored_cadence_is_skipped_and_the_others_still_fire(engine, caplog):
+    schedules.add(engine, "bad", "ingest", {"sport": "duel"}, "0 6 * * *", now=T0)
+    schedules.add(engine, "good", "ingest", {"sport": "duel"}, "0 6 * * *", now=T0)
+    with session_scope(engine) as s:  # edited by hand
+        s.execute(sa.update(Schedule).where(Schedule.name == "bad").values(cadence="0 6 * *"))
+    fired = schedules.enqueue_due(engine, now=datetime(2026, 3, 2, 7, 0))
+    assert [f.schedule for f in fired] == ["good"]
+    assert "schedule bad skipped: bad cron expression" in caplog.text
+
+
 def test_workers_polling_at_once_queue_each_due_schedule_exactly_once(db_url):
     engine = open_store(db_url)
     n = 25

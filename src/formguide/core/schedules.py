@@ -19,6 +19,7 @@ days ingests once, which is what the data needs.
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -33,6 +34,8 @@ from formguide.core.store.models import Schedule, Task
 
 __all__ = ["Fired", "ScheduleNotFound", "add", "enqueue_due", "fire", "get", "list_schedules", "next_run",
            "parse_cadence", "remove", "set_enabled"]
+
+log = logging.getLogger("formguide.schedules")
 
 #: The request key that names the schedule a task was queued by (the task list shows where a run came from).
 SCHEDULE_KEY = "schedule"
@@ -178,7 +181,11 @@ def enqueue_due(engine: Engine, now: datetime | None = None) -> list[Fired]:
                                                     Schedule.next_run_at <= now).order_by(Schedule.id)))
     fired = []
     for schedule in due:
-        result = _queue(engine, schedule, now, due=schedule.next_run_at)
+        try:
+            result = _queue(engine, schedule, now, due=schedule.next_run_at)
+        except FormguideError as exc:  # a row edited by hand into a bad cadence: the others still run
+            log.warning("schedule %s skipped: %s", schedule.name, exc)
+            continue
         if result is not None:
             fired.append(result)
     return fired
