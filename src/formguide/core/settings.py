@@ -77,6 +77,9 @@ class Settings(BaseSettings):
     mlflow_uri: str | None = Field(default=None, description=(
         "MLflow tracking URI that training runs and champions are mirrored to (e.g. sqlite:///mlflow.db); "
         "none: no mirroring. Needs the [mlflow] extra."))
+    drift_refresh_s: float = Field(default=0.0, ge=0, allow_inf_nan=False, description=(
+        "Seconds after which a /metrics scrape refreshes a champion's drift report in the background; 0: off "
+        "(the gauges show the reports computed on request)."))
 
     @field_validator("home", "artifacts_dir", "data_dir", mode="after")
     @classmethod

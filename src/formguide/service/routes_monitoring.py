@@ -14,7 +14,6 @@ meet surprise work.
 from __future__ import annotations
 
 import logging
-import os
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -36,7 +35,6 @@ log = logging.getLogger("formguide.service.monitoring")
 router = APIRouter(prefix="/monitoring", tags=["monitoring"])
 Ctx = Annotated[Context, Depends(context)]
 #: Environment variable: seconds between background refreshes of the champions' reports (unset/0: none).
-REFRESH_ENV = "FORMGUIDE_DRIFT_REFRESH_S"
 
 
 @router.get("/{model_id}", response_model=MonitoringReport, summary="Drift per feature and performance band")
@@ -122,17 +120,8 @@ class DriftCollector:
                 self._running = False
 
 
-def _refresh_seconds() -> float:
-    raw = os.environ.get(REFRESH_ENV, "").strip()
-    try:
-        return max(float(raw), 0.0) if raw else 0.0
-    except ValueError:
-        log.warning("%s=%r is not a number of seconds; drift refresh off", REFRESH_ENV, raw)
-        return 0.0
-
-
 def install(app: FastAPI) -> None:
     """Register the drift gauges with the app's ``/metrics`` (``service.metrics.register_collector``)."""
     from formguide.service.metrics import register_collector
 
-    register_collector(app, DriftCollector(app.state.gate.context, _refresh_seconds()))
+    register_collector(app, DriftCollector(app.state.gate.context, app.state.settings.drift_refresh_s))
