@@ -7,6 +7,7 @@ with uvicorn.
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable
 from contextlib import asynccontextmanager
 
@@ -82,6 +83,8 @@ def create_app(settings: Settings | None = None, context_factory: Callable[[], C
     @asynccontextmanager
     async def lifespan(app: FastAPI):  # type: ignore[no-untyped-def]
         await run_in_threadpool(routes_catalog.sports)  # load every sport's models now, not on a first request
+        gc.collect()
+        gc.freeze()  # the models and frames loaded at start-up stay out of every later full collection (pauses)
         pool.start()
         yield
         await run_in_threadpool(pool.stop)
