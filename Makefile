@@ -9,7 +9,7 @@ export FORMGUIDE_HOME ?= $(abspath var)
 export MPLBACKEND := Agg
 PYTEST_WORKERS ?= 2
 
-.PHONY: install demo test lint bench clean serve chromium
+.PHONY: install demo test lint bench bench-service clean serve chromium
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,8 @@ demo: install
 	$(BIN)/formguide predict --sport nfl --date 2024-12-01 --all-bet-types
 	$(BIN)/formguide simulate --sport nfl --season 2024 --from 2024-11-01 --simulations 20000 --seed 7
 	$(BIN)/formguide ratings --sport nfl --date 2024-12-01 --png var/nfl-ratings-2024-12-01.png
+	$(BIN)/formguide materialise --sport football --league E0 --date 2025-05-18
+	$(BIN)/formguide materialise --sport nfl --date 2024-12-01
 
 # The HTTP API on http://127.0.0.1:8000 (docs at /docs) over the demo's store; writes need FORMGUIDE_API_TOKEN.
 serve: install
@@ -61,6 +63,14 @@ $(VENV)/.bench: $(VENV)/.installed
 
 bench: $(VENV)/.bench
 	$(BIN)/python bench/run_all.py
+
+# The service's numbers (README "Service numbers"): POST /train -> running, the predictions load test (needs the
+# demo store: make demo first), the kill test on PostgreSQL (FORMGUIDE_TEST_PG_URL), /metrics and race fields.
+bench-service: install
+	$(BIN)/python bench/bench_task_latency.py --n 20 --external-n 20
+	$(BIN)/python bench/bench_api_load.py
+	$(BIN)/python bench/bench_kill.py
+	$(BIN)/python bench/bench_service_reads.py
 
 clean:
 	rm -rf var .pytest_cache .ruff_cache
