@@ -1,4 +1,4 @@
-"""The layering rule: the core, the application layer and the top-level CLI are sport-agnostic; they never
+"""The layering rule: the core, the application layer, the CLI and the service (API and web UI) are sport-agnostic; they never
 import a sport package and never branch on a sport's name. Sports plug in through the contract only."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from pathlib import Path
 import formguide
 
 SRC = Path(formguide.__file__).parent
-LAYERS = ("core", "app", "cli")
+LAYERS = ("core", "app", "cli", "service")
 SPORTS = sorted(p.name for p in SRC.iterdir()
                 if p.is_dir() and p.name not in (*LAYERS, "__pycache__") and (p / "sport.py").exists())
 
