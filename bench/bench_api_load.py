@@ -256,6 +256,12 @@ def main() -> None:
             online["drain_s"] = _drain(base)
             peer, peer_first, same = _peer(db, base, urls, online_bodies, args) if not args.no_peer else ({}, {}, {})
         finally:
+            if args.redis:  # the mirror's keys of this temporary store, and nothing else
+                from formguide.core.online import RedisStore
+
+                mirror = RedisStore(args.redis, RedisStore.prefix_for(f"sqlite:///{db}"))
+                for key in mirror.client.scan_iter(f"{mirror.prefix}:*"):
+                    mirror.client.delete(key)
             server.terminate()
             try:
                 server.wait(timeout=30)
