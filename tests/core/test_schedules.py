@@ -15,7 +15,7 @@ from tests.test_contract_sport import DuelSport, write_duels
 
 from formguide import app
 from formguide.app import scheduling
-from formguide.app.schemas import ScheduleRequest
+from formguide.app.job_schemas import ScheduleRequest
 from formguide.app.tasks import HANDLERS, run_worker
 from formguide.core import schedules, tasks
 from formguide.core.errors import FormguideError

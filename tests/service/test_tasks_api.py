@@ -25,7 +25,7 @@ from tests.test_contract_sport import DuelModel, DuelSport, write_duels
 
 from formguide import app
 from formguide.app import tasks as app_tasks
-from formguide.app.schemas import TrainTaskRequest
+from formguide.app.job_schemas import TrainTaskRequest
 from formguide.core.errors import FormguideError
 from formguide.core.options import SportOptions, UseCaseOptions
 from formguide.core.settings import Settings

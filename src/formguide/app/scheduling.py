@@ -22,15 +22,8 @@ from typing import Any
 
 from formguide.app.common import sport_and_options
 from formguide.app.context import Context
-from formguide.app.schemas import (
-    IngestRequest,
-    PredictRequest,
-    ScheduleInfo,
-    ScheduleListResult,
-    ScheduleRequest,
-    TaskInfo,
-    TrainRequest,
-)
+from formguide.app.job_schemas import ScheduleInfo, ScheduleListResult, ScheduleRequest, TaskInfo
+from formguide.app.schemas import IngestRequest, PredictRequest, TrainRequest
 from formguide.app.tasks import HANDLERS, get_task
 from formguide.core import schedules, tasks
 from formguide.core.errors import FormguideError

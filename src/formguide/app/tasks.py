@@ -27,7 +27,8 @@ from formguide.app.common import (
     stored_competitions,
 )
 from formguide.app.context import Context
-from formguide.app.schemas import TaskInfo, TrainRequest, TrainTask, TrainTaskRequest
+from formguide.app.job_schemas import TaskInfo, TrainTask, TrainTaskRequest
+from formguide.app.schemas import TrainRequest
 from formguide.core import schedules, tasks
 from formguide.core.deadline import time_limit
 from formguide.core.errors import DataValidationError, FormguideError

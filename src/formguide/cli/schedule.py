@@ -53,8 +53,8 @@ def add(
     db: DbOpt = None,
 ) -> None:
     """Add a schedule; the cron expression and the task's request are checked now."""
+    from formguide.app.job_schemas import ScheduleRequest
     from formguide.app.scheduling import add_schedule
-    from formguide.app.schemas import ScheduleRequest
     from formguide.cli import context
 
     check_output(json_target)

@@ -16,7 +16,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from formguide.app.context import Context
-from formguide.app.schemas import TaskInfo, TaskStatus, TrainTaskRequest
+from formguide.app.job_schemas import TaskInfo, TaskStatus, TrainTaskRequest
 from formguide.app.tasks import (
     cancel_task,
     framework_option,

@@ -15,7 +15,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from pydantic import ValidationError
 
 from formguide.app import competitions
-from formguide.app.schemas import TaskInfo, TrainTaskRequest
+from formguide.app.job_schemas import TaskInfo, TrainTaskRequest
 from formguide.app.tasks import cancel_task, framework_option, get_task, list_tasks, submit_train
 from formguide.core.sport import Sport, available_sports, get_sport
 from formguide.service.ui.common import UiError, error_page, shown
