@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import os
+import sqlite3
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -12,6 +13,19 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+
+
+def copy_sqlite(source: Path | str, target: Path | str) -> Path:
+    """A private copy of a SQLite store (SQLite's backup API: consistent even with a WAL); returns ``target``."""
+    src, dst = sqlite3.connect(source), sqlite3.connect(target)
+    try:
+        with dst:
+            src.backup(dst)
+    finally:
+        src.close()
+        dst.close()
+    return Path(target)
+
 
 #: Three Premier League seasons: ingest in about a second, enough for train (one season learns, two evaluate).
 E0_SEASONS = ("2223", "2324", "2425")

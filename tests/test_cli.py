@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import json
 import re
-import sqlite3
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 from sqlalchemy import JSON, bindparam, func, select, text
-from tests.helpers import E0_SEASONS, e0_files, ingest_e0, run_cli
+from tests.helpers import E0_SEASONS, copy_sqlite, e0_files, ingest_e0, run_cli
 
 from formguide.app.schemas import PredictResult
 from formguide.core import registry
@@ -48,13 +47,7 @@ def base_store(tmp_path_factory, football_dir):
 @pytest.fixture
 def db(base_store, tmp_path):
     """A private copy of the base store (SQLite's backup API: consistent even with a WAL)."""
-    target = tmp_path / "cli.sqlite"
-    src, dst = sqlite3.connect(base_store), sqlite3.connect(target)
-    with dst:
-        src.backup(dst)
-    src.close()
-    dst.close()
-    return f"sqlite:///{target}"
+    return f"sqlite:///{copy_sqlite(base_store, tmp_path / 'cli.sqlite')}"
 
 
 def _json(result) -> dict | list:

@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import json
 import math
-import sqlite3
 from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
 import pytest
-from tests.helpers import e0_frame, ingest_e0, run_cli
+from tests.helpers import copy_sqlite, e0_frame, ingest_e0, run_cli
 
 from formguide import app
 from formguide.app.context import Context
@@ -49,13 +48,7 @@ def store(tmp_path_factory, football_dir) -> Path:
 
 @pytest.fixture
 def db(store, tmp_path) -> str:
-    target = tmp_path / "copy.sqlite"
-    src, dst = sqlite3.connect(store), sqlite3.connect(target)
-    with dst:
-        src.backup(dst)
-    src.close()
-    dst.close()
-    return f"sqlite:///{target}"
+    return f"sqlite:///{copy_sqlite(store, tmp_path / 'copy.sqlite')}"
 
 
 def _by_name(output: RatingsOutput) -> dict[str, dict[str, Any]]:

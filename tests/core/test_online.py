@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 from sqlalchemy import func, select
 from tests.conftest import DATA_DIR
-from tests.helpers import ingest_e0
+from tests.helpers import copy_sqlite, ingest_e0
 
 from formguide.app import Context, PredictRequest, TrainRequest, predict, promote_model, train
 from formguide.app.online import MaterialiseRequest, materialise, refresh_online
@@ -54,14 +54,7 @@ def e0_store(tmp_path_factory, football_dir) -> tuple[str, Path]:
 @pytest.fixture
 def e0(e0_store, tmp_path) -> Context:
     """A context over a private copy of the E0 store."""
-    import sqlite3
-
-    src = sqlite3.connect(e0_store[0].removeprefix("sqlite:///"))
-    dst = sqlite3.connect(tmp_path / "store.sqlite")
-    with dst:
-        src.backup(dst)
-    src.close()
-    dst.close()
+    copy_sqlite(e0_store[0].removeprefix("sqlite:///"), tmp_path / "store.sqlite")
     with _ctx(f"sqlite:///{tmp_path / 'store.sqlite'}", tmp_path) as ctx:
         yield ctx
 

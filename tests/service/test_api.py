@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import ast
 import logging
-import sqlite3
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import JSON, bindparam, text
-from tests.helpers import E0_SEASONS, ingest_e0, run_cli
+from tests.helpers import E0_SEASONS, copy_sqlite, ingest_e0, run_cli
 
 from formguide.app import Context, TrainRequest, promote_model, train
 from formguide.core.settings import Settings
@@ -44,14 +43,6 @@ def base_store(tmp_path_factory, football_dir) -> tuple[Path, Path]:
     return path, arts
 
 
-def _copy(base: Path, target: Path) -> Path:
-    """A private copy of the base store (SQLite's backup API: consistent even with a WAL)."""
-    src, dst = sqlite3.connect(base), sqlite3.connect(target)
-    with dst:
-        src.backup(dst)
-    src.close()
-    dst.close()
-    return target
 
 
 def _client(db: Path, artifacts: Path, token: str | None = None) -> TestClient:
@@ -69,7 +60,7 @@ def client(base_store):
 @pytest.fixture
 def private(base_store, tmp_path):
     """(store copy, artifacts) a test may change."""
-    return _copy(base_store[0], tmp_path / "private.sqlite"), base_store[1]
+    return copy_sqlite(base_store[0], tmp_path / "private.sqlite"), base_store[1]
 
 
 def _error(response, status: int, *words: str) -> dict:

@@ -17,14 +17,13 @@ import os
 import re
 import shutil
 import socket
-import sqlite3
 import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from tests.helpers import E0_SEASONS, ingest_e0
+from tests.helpers import E0_SEASONS, copy_sqlite, ingest_e0
 
 from formguide.core.settings import Settings
 from formguide.core.store.db import open_store
@@ -261,11 +260,7 @@ def test_screenshots_of_the_demo_store(browser, tmp_path):
     home = tmp_path / "demo"
     source = Path(os.environ["FORMGUIDE_UI_DEMO_HOME"])
     shutil.copytree(source / "formguide-artifacts", home / "formguide-artifacts")
-    src, dst = sqlite3.connect(source / "formguide.sqlite"), sqlite3.connect(home / "formguide.sqlite")
-    with dst:
-        src.backup(dst)
-    src.close()
-    dst.close()
+    copy_sqlite(source / "formguide.sqlite", home / "formguide.sqlite")
     settings = Settings(db_url=f"sqlite:///{home / 'formguide.sqlite'}", artifacts_dir=home / "formguide-artifacts",
                         api_token=TOKEN)
     shots = _shots_dir(tmp_path)

@@ -6,12 +6,11 @@ by the API token (sign-in cookie, same-origin check)."""
 from __future__ import annotations
 
 import re
-import sqlite3
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from tests.helpers import E0_SEASONS, ingest_e0
+from tests.helpers import E0_SEASONS, copy_sqlite, ingest_e0
 
 from formguide.app import Context, TrainRequest, train
 from formguide.app.tasks import list_tasks
@@ -51,12 +50,7 @@ def client(base_store):
 
 @pytest.fixture
 def private(base_store, tmp_path) -> tuple[Path, Path]:
-    src, dst = sqlite3.connect(base_store[0]), sqlite3.connect(tmp_path / "private.sqlite")
-    with dst:
-        src.backup(dst)
-    src.close()
-    dst.close()
-    return tmp_path / "private.sqlite", base_store[1]
+    return copy_sqlite(base_store[0], tmp_path / "private.sqlite"), base_store[1]
 
 
 @pytest.fixture
